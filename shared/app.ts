@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { DefaultAzureCredential } from '@azure/identity';
+import { databricksTokenProvider } from './databricks-token.js';
+import { jsonResponse, type Handler, type PlainRequest, type PlainResponse } from './http.js';
+import { embeddedIngest, INGEST_BASE_PATH } from './local/embedded-ingest.js';
+import { serve, type Served } from './local/serve.js';
+import { TelemetryDb } from './local/telemetry-db.js';
+import { codecFor, jsonCodec } from './otlp/codec.js';
+import type { Signal } from './otlp/signals.js';
+import { exportHandler, type ExportHandler } from './relay/handle-export.js';
+import { httpUpstream } from './relay/forward-http.js';
+import { errorResponse } from './relay/respond.js';
+import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
+import { withTokenRefresh } from './relay/with-token-refresh.js';
+import { environmentSource, keyVaultSource, SecretCache } from './secrets.js';
+import { loadSettings, type Env, type Settings } from './settings.js';
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface App {
+  settings: Settings;
+  secrets: SecretCache;
+  exportSignal: ExportHandler;
+  health: Handler;
+  /** Routes any request; used by the local runner and tests (the Functions host routes itself). */
+  handle: Handler;
+  /** Set in local mode when the embedded ingest serves; its DuckDB holds the rows. */
+  telemetryDb: TelemetryDb | undefined;
+  close(): Promise<void>;
+}
+
+const EXPORT_ROUTE = /^\/api\/otel\/v1\/([^/?]+)\/?(?:\?.*)?$/;
+const HEALTH_ROUTE = /^\/api\/health\/?(?:\?.*)?$/;
+
+/** Builds the whole app from the environment: settings, secrets, upstream and, in local mode, the embedded ingest. */
+export async function createApp(env: Env, log: Logger): Promise<App> {
+  const settings = loadSettings(env);
+  let secretEnv = env;
+  if (settings.mode === 'local' && !settings.keyVaultUrl && !env.DATABRICKS_TOKEN) {
+    // Local mode needs no real token: one made up per process is shared by the relay and the embedded ingest.
+    secretEnv = { ...env, DATABRICKS_TOKEN: randomBytes(24).toString('base64url') };
+  }
+  const source = settings.keyVaultUrl
+    ? keyVaultSource(settings.keyVaultUrl, new DefaultAzureCredential({ managedIdentityClientId: settings.azureClientId }))
+    : environmentSource(secretEnv);
+  const secrets = new SecretCache(source, { ttlMs: settings.secretCacheTtlMs, maxStaleMs: settings.secretMaxStaleMs, warn: (m) => log.warn(m) });
+  const tokens = databricksTokenProvider(settings, secrets);
+
+  let ingestUrl = settings.otelIngestUrl;
+  let telemetryDb: TelemetryDb | undefined;
+  let ingest: Served | undefined;
+  if (!ingestUrl) {
+    const names = { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
+    telemetryDb = await TelemetryDb.open(settings.localDuckdbPath, names);
+    const handler = embeddedIngest({ db: telemetryDb, token: await tokens.token(), tableHeader: settings.ucTableHeader, maxBodyBytes: settings.maxBodyBytes });
+    ingest = await serve(handler, { host: '127.0.0.1', port: 0, maxBodyBytes: settings.maxBodyBytes });
+    ingestUrl = `${ingest.url}${INGEST_BASE_PATH}`;
+  }
+
+  const tablePrefix = `${settings.ucCatalog}.${settings.ucSchema}.${settings.ucTablePrefix}`;
+  const upstream = httpUpstream({
+    ingestUrl,
+    tableHeader: settings.ucTableHeader,
+    tableFor: (signal: Signal) => `${tablePrefix}${signal.tableSuffix}`,
+    gzip: settings.upstreamGzip,
+    timeoutMs: settings.upstreamTimeoutMs,
+    maxSockets: settings.upstreamMaxSockets,
+  });
+  const forward = withConcurrencyLimit(withTokenRefresh(upstream, tokens, (m) => log.warn(m)), settings.maxInflight);
+  const exportSignal = guard(exportHandler({ maxBodyBytes: settings.maxBodyBytes, forward }), log);
+
+  const health: Handler = async () =>
+    jsonResponse(200, {
+      status: 'ok',
+      mode: settings.mode,
+      ingest: telemetryDb ? `embedded, rows in DuckDB file ${settings.localDuckdbPath}` : ingestUrl,
+      tables: `${tablePrefix}_otel_metrics | _otel_logs | _otel_spans`,
+      secrets: source.kind,
+      databricksAuth: settings.databricksAuth,
+    });
+
+  const handle: Handler = async (request) => {
+    const exportMatch = EXPORT_ROUTE.exec(request.url);
+    if (exportMatch) return exportSignal(decodeURIComponent(exportMatch[1]!), request);
+    if (HEALTH_ROUTE.test(request.url)) return health(request);
+    return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+  };
+
+  return {
+    settings,
+    secrets,
+    exportSignal,
+    health,
+    handle,
+    telemetryDb,
+    async close() {
+      upstream.close();
+      await ingest?.close();
+      telemetryDb?.close();
+    },
+  };
+}
+
+/** Anything unexpected is logged and answered with a generic 500: internals never reach a client. */
+function guard(handler: ExportHandler, log: Logger): ExportHandler {
+  return async (signal: string, request: PlainRequest): Promise<PlainResponse> => {
+    try {
+      return await handler(signal, request);
+    } catch (err) {
+      log.error(`export ${signal} failed: ${(err as Error).stack ?? String(err)}`);
+      return errorResponse(codecFor(request.headers['content-type']) ?? jsonCodec, 500, 'internal error');
+    }
+  };
+}
+
+let processApp: Promise<App> | undefined;
+
+/** The app of this process, created on first use (the Functions host loads bindings before any request). */
+export function getApp(): Promise<App> {
+  return (processApp ??= createApp(process.env, console));
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBDataChunkWriter, DuckDBInstance, JSToDuckDBValueConverter, type DuckDBConnection, type JS } from '@duckdb/node-api';
+import { loadTableDdl, type TableDdl, type TableNames } from '../sql/ddl.js';
+import type { SignalName } from '../otlp/signals.js';
+import type { Row } from './otlp-rows.js';
+
+const DDL_FILE_BY_SIGNAL: Record<SignalName, string> = { metrics: 'otel_metrics', logs: 'otel_logs', traces: 'otel_spans' };
+
+/**
+ * The local stand-in for the Unity Catalog tables: a DuckDB file attached under the catalog's name,
+ * so `<catalog>.<schema>.<table>` means the same thing here as in Databricks.
+ */
+export class TelemetryDb {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly connection: DuckDBConnection,
+    private readonly instance: DuckDBInstance,
+    readonly tables: Record<SignalName, TableDdl>,
+    private readonly names: TableNames,
+  ) {}
+
+  static async open(path: string, names: TableNames): Promise<TelemetryDb> {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    await connection.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${names.catalog}`);
+    await connection.run(`CREATE SCHEMA IF NOT EXISTS ${names.catalog}.${names.schema}`);
+    const tables = {} as Record<SignalName, TableDdl>;
+    for (const [signal, file] of Object.entries(DDL_FILE_BY_SIGNAL) as [SignalName, string][]) {
+      tables[signal] = loadTableDdl(file, names);
+      await connection.run(tables[signal].duckdb);
+    }
+    return new TelemetryDb(connection, instance, tables, names);
+  }
+
+  /** Appends rows to a signal's table; appends run one at a time. */
+  append(signal: SignalName, rows: Row[]): Promise<void> {
+    const run = this.queue.then(async () => {
+      const table = this.tables[signal];
+      const appender = await this.connection.createAppender(table.table.split('.')[2]!, this.names.schema, this.names.catalog);
+      try {
+        const writer = DuckDBDataChunkWriter.forAppender(appender, { converter: JSToDuckDBValueConverter });
+        for (const row of rows) writer.appendRow(table.columns.map((c) => (row[c.name] ?? null) as JS));
+        writer.flush();
+      } finally {
+        appender.closeSync();
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

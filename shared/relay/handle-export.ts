@@ -1,0 +1,53 @@
+import { codecFor, jsonCodec, OtlpDecodeError } from '../otlp/codec.js';
+import { BodyTooLargeError, CorruptBodyError, decompress, UnsupportedEncodingError } from '../otlp/decompress.js';
+import { signalNamed } from '../otlp/signals.js';
+import type { PlainRequest, PlainResponse } from '../http.js';
+import type { Forward } from './outcome.js';
+import { errorResponse, outcomeResponse } from './respond.js';
+
+export interface ExportDeps {
+  maxBodyBytes: number;
+  forward: Forward;
+}
+
+export type ExportHandler = (signalName: string, request: PlainRequest) => Promise<PlainResponse>;
+
+/**
+ * The one export pipeline for every signal: method -> content type -> size + decompress -> decode
+ * -> forward -> respond. Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
+ */
+export function exportHandler(deps: ExportDeps): ExportHandler {
+  return async (signalName, request) => {
+    const codec = codecFor(request.headers['content-type']);
+    const signal = signalNamed(signalName);
+    if (!signal) return errorResponse(codec ?? jsonCodec, 404, `unknown signal "${signalName}" (use metrics, logs or traces)`);
+    if (request.method !== 'POST') {
+      return errorResponse(codec ?? jsonCodec, 405, `method ${request.method} not allowed: use POST`, { allow: 'POST' });
+    }
+    if (!codec) {
+      return errorResponse(jsonCodec, 415, 'unsupported Content-Type: use application/x-protobuf or application/json');
+    }
+    if (request.body.length > deps.maxBodyBytes) {
+      return errorResponse(codec, 413, `body exceeds ${deps.maxBodyBytes} bytes`);
+    }
+    let body: Uint8Array;
+    try {
+      body = await decompress(request.body, request.headers['content-encoding'], deps.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return errorResponse(codec, 413, err.message);
+      if (err instanceof UnsupportedEncodingError) return errorResponse(codec, 415, err.message);
+      if (err instanceof CorruptBodyError) return errorResponse(codec, 400, err.message);
+      throw err;
+    }
+    // OTLP: an empty request is a success; there is nothing to forward.
+    if (body.length === 0) return outcomeResponse(codec, signal, { kind: 'accepted', body: new Uint8Array() });
+    let protobuf: Uint8Array;
+    try {
+      protobuf = codec.toProtobuf(signal.request, body);
+    } catch (err) {
+      if (err instanceof OtlpDecodeError) return errorResponse(codec, 400, err.message);
+      throw err;
+    }
+    return outcomeResponse(codec, signal, await deps.forward(signal, protobuf));
+  };
+}

@@ -1,0 +1,146 @@
+/*
+ * Every setting the app reads, parsed and validated once at start. Errors name the setting and the
+ * expected form; values of secrets never appear in them (secrets are not settings: see secrets.ts).
+ */
+
+export type Env = Record<string, string | undefined>;
+
+export class SettingsError extends Error {}
+
+export type DatabricksAuth = 'pat' | 'oauth-m2m';
+
+export interface Settings {
+  /** `local` when DATABRICKS_HOST is unset: embedded ingest + DuckDB, no Azure needed. */
+  mode: 'local' | 'databricks';
+  databricksHost: string | undefined;
+  /** Where the relay posts `/v1/<signal>`; undefined in local mode means the embedded ingest. */
+  otelIngestUrl: string | undefined;
+  ucTableHeader: string;
+  ucCatalog: string;
+  ucSchema: string;
+  ucTablePrefix: string;
+  keyVaultUrl: string | undefined;
+  azureClientId: string | undefined;
+  databricksAuth: DatabricksAuth;
+  secretNames: { databricksToken: string; databricksClientId: string; databricksClientSecret: string };
+  secretCacheTtlMs: number;
+  secretMaxStaleMs: number;
+  maxBodyBytes: number;
+  upstreamGzip: boolean;
+  upstreamTimeoutMs: number;
+  upstreamMaxSockets: number;
+  maxInflight: number;
+  localPort: number;
+  localDuckdbPath: string;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+
+export function isLoopbackUrl(url: URL): boolean {
+  return LOOPBACK_HOSTS.has(url.hostname);
+}
+
+function invalid(name: string, expected: string): never {
+  throw new SettingsError(`setting ${name}: expected ${expected}`);
+}
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+/** An https URL, or http on a loopback host (emulators, tests). Trailing slashes dropped. */
+function url(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return invalid(name, 'an absolute URL such as https://host/path');
+  }
+  const ok = parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackUrl(parsed));
+  if (!ok) invalid(name, 'an https:// URL (http:// is accepted only for 127.0.0.1, localhost or [::1])');
+  if (parsed.search || parsed.hash || parsed.username || parsed.password) invalid(name, 'a URL without query, fragment or credentials');
+  return parsed.href.replace(/\/+$/, '');
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) invalid(name, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = text(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  return invalid(name, 'true or false');
+}
+
+function matching(env: Env, name: string, pattern: RegExp, expected: string, fallback?: string): string {
+  const value = text(env, name) ?? fallback;
+  if (value === undefined) return invalid(name, `${expected} (required when DATABRICKS_HOST is set)`);
+  return pattern.test(value) ? value : invalid(name, expected);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const value = text(env, name) ?? fallback;
+  return (values as readonly string[]).includes(value) ? (value as T) : invalid(name, `one of ${values.join(', ')}`);
+}
+
+/** DuckDB reserves these database names, so local mode cannot attach its file under them. */
+const DUCKDB_RESERVED = new Set(['main', 'memory', 'system', 'temp']);
+
+function catalog(env: Env, local: boolean, identifier: string): string {
+  const value = matching(env, 'UC_CATALOG', IDENTIFIER, identifier, local ? 'dev' : undefined);
+  if (local && DUCKDB_RESERVED.has(value.toLowerCase())) {
+    invalid('UC_CATALOG', `a catalog name other than ${[...DUCKDB_RESERVED].join(', ')} in local mode (DuckDB reserves them)`);
+  }
+  return value;
+}
+
+function databricksAuth(env: Env, local: boolean): DatabricksAuth {
+  const value = oneOf(env, 'DATABRICKS_AUTH', ['pat', 'oauth-m2m'] as const, 'pat');
+  if (value === 'oauth-m2m' && local) invalid('DATABRICKS_AUTH', 'pat when DATABRICKS_HOST is unset (oauth-m2m mints tokens at the workspace)');
+  return value;
+}
+
+export function loadSettings(env: Env): Settings {
+  const databricksHost = url(env, 'DATABRICKS_HOST');
+  const local = databricksHost === undefined;
+  const identifier = 'a SQL identifier (letters, digits, underscore; not starting with a digit)';
+  const secretName = 'a Key Vault secret name (letters, digits, dashes)';
+  return {
+    mode: local ? 'local' : 'databricks',
+    databricksHost,
+    otelIngestUrl: url(env, 'OTEL_INGEST_URL') ?? (local ? undefined : `${databricksHost}/api/2.0/otel`),
+    ucTableHeader: matching(env, 'UC_TABLE_HEADER', HEADER_NAME, 'an HTTP header name', 'X-Databricks-UC-Table-Name'),
+    ucCatalog: catalog(env, local, identifier),
+    ucSchema: matching(env, 'UC_SCHEMA', IDENTIFIER, identifier, local ? 'coding_agents' : undefined),
+    ucTablePrefix: matching(env, 'UC_TABLE_PREFIX', IDENTIFIER, identifier, local ? 'agents' : undefined),
+    keyVaultUrl: url(env, 'KEY_VAULT_URL'),
+    azureClientId: text(env, 'AZURE_CLIENT_ID'),
+    databricksAuth: databricksAuth(env, local),
+    secretNames: {
+      databricksToken: matching(env, 'DATABRICKS_TOKEN_SECRET_NAME', SECRET_NAME, secretName, 'databricks-token'),
+      databricksClientId: matching(env, 'DATABRICKS_CLIENT_ID_SECRET_NAME', SECRET_NAME, secretName, 'databricks-client-id'),
+      databricksClientSecret: matching(env, 'DATABRICKS_CLIENT_SECRET_SECRET_NAME', SECRET_NAME, secretName, 'databricks-client-secret'),
+    },
+    secretCacheTtlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, 1, 86_400) * 1000,
+    secretMaxStaleMs: integer(env, 'SECRET_MAX_STALE_SECONDS', 3600, 0, 604_800) * 1000,
+    maxBodyBytes: integer(env, 'OTLP_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    upstreamGzip: boolean(env, 'UPSTREAM_GZIP', false),
+    upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 5000, 100, 60_000),
+    upstreamMaxSockets: integer(env, 'UPSTREAM_MAX_SOCKETS', 64, 1, 1024),
+    maxInflight: integer(env, 'RELAY_MAX_INFLIGHT', 256, 1, 10_000),
+    localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
+    localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',
+  };
+}
