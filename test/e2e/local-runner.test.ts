@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonCodec } from '../../shared/otlp/codec.js';
+import { toOtlpJson } from '../../shared/otlp/otlp-json.js';
+import { signalNamed, type SignalName } from '../../shared/otlp/signals.js';
+import { fixtures, type Fixture } from '../fixtures.js';
+
+/** Items in an export counted straight from the decoded message, independently of the row code. */
+function itemCount(signal: SignalName, message: any): number {
+  if (signal === 'metrics') {
+    return message.resourceMetrics
+      .flatMap((r: any) => r.scopeMetrics)
+      .flatMap((s: any) => s.metrics)
+      .reduce((n: number, m: any) => n + m[m.data].dataPoints.length, 0);
+  }
+  if (signal === 'logs') return message.resourceLogs.flatMap((r: any) => r.scopeLogs).flatMap((s: any) => s.logRecords).length;
+  return message.resourceSpans.flatMap((r: any) => r.scopeSpans).flatMap((s: any) => s.spans).length;
+}
+
+function decode(f: Fixture): any {
+  const type = signalNamed(f.signal)!.request;
+  return type.decode(f.contentType === 'application/json' ? jsonCodec.toProtobuf(type, f.body) : f.body);
+}
+
+const SERVICE_OF: Record<Fixture['agent'], string> = { 'claude-code': 'claude-code', codex: 'codex_exec', 'gemini-cli': 'gemini-cli' };
+const TABLE_OF: Record<SignalName, string> = { metrics: 'agents_otel_metrics', logs: 'agents_otel_logs', traces: 'agents_otel_spans' };
+
+describe('npm start (local mode) end to end', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
+  const dbPath = join(dir, 'telemetry.duckdb');
+  let child: ChildProcess;
+  let base = '';
+  const expected = new Map<string, number>();
+
+  beforeAll(async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', 'shared/local/main.ts'], {
+      env: { PATH: process.env.PATH, LOCAL_PORT: '0', LOCAL_DUCKDB_PATH: dbPath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    base = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.once('exit', (code) => reject(new Error(`runner exited with ${code}: ${out}`)));
+    });
+  });
+
+  afterAll(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports local mode on /api/health', async () => {
+    const health = await (await fetch(`${base}/api/health`)).json();
+    expect(health).toMatchObject({ status: 'ok', mode: 'local', secrets: 'environment' });
+  });
+
+  it('accepts every fixture as protobuf, as OTLP/JSON and gzipped', async () => {
+    for (const f of fixtures()) {
+      const type = signalNamed(f.signal)!.request;
+      const message = decode(f);
+      const protobuf = type.encode(message).finish();
+      const json = Buffer.from(JSON.stringify(toOtlpJson(type, message)));
+      const variants: [string, Uint8Array, Record<string, string>][] = [
+        ['protobuf', protobuf, { 'content-type': 'application/x-protobuf' }],
+        ['json', json, { 'content-type': 'application/json' }],
+        ['gzip json', gzipSync(json), { 'content-type': 'application/json', 'content-encoding': 'gzip' }],
+        ['gzip protobuf', gzipSync(protobuf), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }],
+      ];
+      for (const [name, body, headers] of variants) {
+        const response = await fetch(`${base}/api/otel/v1/${f.signal}`, { method: 'POST', headers, body });
+        expect(response.status, `${f.file} as ${name}`).toBe(200);
+        expect(response.headers.get('content-type')).toBe(headers['content-type']);
+      }
+      const key = `${TABLE_OF[f.signal]}/${SERVICE_OF[f.agent]}`;
+      expect(itemCount(f.signal, message), f.file).toBeGreaterThan(0);
+      expected.set(key, (expected.get(key) ?? 0) + variants.length * itemCount(f.signal, message));
+    }
+  });
+
+  it('answers a chunked body without Content-Length', async () => {
+    const f = fixtures()[0]!;
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(f.body.subarray(0, 100));
+        controller.enqueue(f.body.subarray(100));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${base}/api/otel/v1/${f.signal}`, {
+      method: 'POST',
+      headers: { 'content-type': f.contentType },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(200);
+    const key = `${TABLE_OF[f.signal]}/${SERVICE_OF[f.agent]}`;
+    expected.set(key, expected.get(key)! + itemCount(f.signal, decode(f)));
+  });
+
+  it('refuses a body over the limit while it streams in and keeps serving', async () => {
+    const response = await fetch(`${base}/api/otel/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.alloc(21 * 1024 * 1024),
+    }).catch((e: Error) => e);
+    if (response instanceof Response) expect(response.status).toBe(413);
+    expect((await fetch(`${base}/api/health`)).status).toBe(200);
+  });
+
+  it('lands one row per data point, log record and span in DuckDB, under the right table', async () => {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+    const connection = await instance.connect();
+    try {
+      const actual = new Map<string, number>();
+      for (const table of Object.values(TABLE_OF)) {
+        const reader = await connection.runAndReadAll(
+          `SELECT resource.attributes['service.name'] AS service, count(*) AS n FROM coding_agents.${table} GROUP BY 1`,
+        );
+        for (const row of reader.getRowObjectsJson()) actual.set(`${table}/${row.service}`, Number(row.n));
+      }
+      expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
+
+      const request = await connection.runAndReadAll(
+        `SELECT attributes['input_tokens'] AS input, attributes['output_tokens'] AS output, severity_number
+         FROM coding_agents.agents_otel_logs WHERE body = 'claude_code.api_request' LIMIT 1`,
+      );
+      expect(request.getRowObjectsJson()[0]).toEqual({ input: '123', output: '45', severity_number: 'SEVERITY_NUMBER_UNSPECIFIED' });
+
+      const spans = await connection.runAndReadAll(
+        `SELECT DISTINCT length(trace_id) AS t, length(span_id) AS s, kind LIKE 'SPAN_KIND_%' AS named FROM coding_agents.agents_otel_spans`,
+      );
+      expect(spans.getRowObjectsJson()).toEqual([{ t: '32', s: '16', named: true }]);
+
+      const sums = await connection.runAndReadAll(
+        `SELECT DISTINCT sum.aggregation_temporality AS t FROM coding_agents.agents_otel_metrics WHERE metric_type = 'sum' ORDER BY 1`,
+      );
+      expect(sums.getRowObjectsJson().map((r) => r.t)).toEqual(['AGGREGATION_TEMPORALITY_CUMULATIVE', 'AGGREGATION_TEMPORALITY_DELTA']);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+});

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { PlainRequest } from '../../shared/http.js';
+import { otlpType } from '../../shared/otlp/schema.js';
+import { signalNamed, type Signal } from '../../shared/otlp/signals.js';
+import { exportHandler } from '../../shared/relay/handle-export.js';
+import type { Forward, ForwardOutcome } from '../../shared/relay/outcome.js';
+import { fixture } from '../fixtures.js';
+
+const RpcStatus = otlpType('RpcStatus');
+const MAX = 64 * 1024;
+
+/** A forwarder that records what it was given and answers with a fixed outcome. */
+function recordingForward(outcome: ForwardOutcome = { kind: 'accepted', body: new Uint8Array() }) {
+  const calls: { signal: Signal; protobuf: Uint8Array }[] = [];
+  const forward: Forward = async (signal, protobuf) => {
+    calls.push({ signal, protobuf });
+    return outcome;
+  };
+  return { forward, calls };
+}
+
+function post(body: Uint8Array, headers: Record<string, string>, method = 'POST'): PlainRequest {
+  return { method, url: '/api/otel/v1/metrics', headers, body };
+}
+
+const protobufHeaders = { 'content-type': 'application/x-protobuf' };
+const jsonHeaders = { 'content-type': 'application/json' };
+const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
+
+function statusOf(body: Uint8Array, contentType: string) {
+  return contentType === 'application/json' ? JSON.parse(Buffer.from(body).toString()) : RpcStatus.toObject(RpcStatus.decode(body));
+}
+
+describe('exportHandler', () => {
+  it('forwards a protobuf export as it came and answers 200 once the upstream accepted it', async () => {
+    const { forward, calls } = recordingForward();
+    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('application/x-protobuf');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.signal.name).toBe('metrics');
+    expect(Buffer.from(calls[0]!.protobuf).equals(claudeMetrics.body)).toBe(true);
+  });
+
+  it('transcodes OTLP/JSON and answers in JSON', async () => {
+    const gemini = fixture('gemini-cli-0.61.0.logs.json');
+    const { forward, calls } = recordingForward();
+    const response = await exportHandler({ maxBodyBytes: 1 << 20, forward })('logs', { ...post(gemini.body, jsonHeaders), url: '/api/otel/v1/logs' });
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(Buffer.from(response.body).toString())).toEqual({});
+    expect(signalNamed('logs')!.request.decode(calls[0]!.protobuf)).toBeTruthy();
+  });
+
+  it('passes partial_success through, re-encoded for JSON clients', async () => {
+    const metrics = signalNamed('metrics')!;
+    const upstreamBody = metrics.response.encode({ partialSuccess: { rejectedDataPoints: 2, errorMessage: 'two points too old' } }).finish();
+    const { forward } = recordingForward({ kind: 'accepted', body: upstreamBody });
+    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(Buffer.from('{"resourceMetrics":[{}]}'), jsonHeaders));
+    expect(response.status).toBe(200);
+    expect(JSON.parse(Buffer.from(response.body).toString())).toEqual({ partialSuccess: { rejectedDataPoints: '2', errorMessage: 'two points too old' } });
+  });
+
+  it('accepts gzip and deflate bodies', async () => {
+    const { forward, calls } = recordingForward();
+    const handle = exportHandler({ maxBodyBytes: MAX, forward });
+    expect((await handle('metrics', post(gzipSync(claudeMetrics.body), { ...protobufHeaders, 'content-encoding': 'gzip' }))).status).toBe(200);
+    expect(Buffer.from(calls[0]!.protobuf).equals(claudeMetrics.body)).toBe(true);
+  });
+
+  it('answers an empty body with 200 without forwarding', async () => {
+    const { forward, calls } = recordingForward();
+    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(new Uint8Array(), protobufHeaders));
+    expect(response.status).toBe(200);
+    expect(calls).toHaveLength(0);
+  });
+
+  it.each([
+    ['a GET', post(new Uint8Array(), protobufHeaders, 'GET'), 405, 'method GET not allowed: use POST'],
+    ['text/plain', post(Buffer.from('x'), { 'content-type': 'text/plain' }), 415, 'unsupported Content-Type: use application/x-protobuf or application/json'],
+    ['no content type', post(Buffer.from('x'), {}), 415, 'unsupported Content-Type: use application/x-protobuf or application/json'],
+    ['a body over the limit', post(Buffer.alloc(MAX + 1), protobufHeaders), 413, `body exceeds ${MAX} bytes`],
+    ['a gzip bomb', post(gzipSync(Buffer.alloc(MAX * 16)), { ...protobufHeaders, 'content-encoding': 'gzip' }), 413, `decompressed body exceeds ${MAX} bytes`],
+    ['truncated gzip', post(gzipSync(claudeMetrics.body).subarray(0, 100), { ...protobufHeaders, 'content-encoding': 'gzip' }), 400, /^cannot decode gzip body/],
+    ['an unknown encoding', post(Buffer.from('x'), { ...protobufHeaders, 'content-encoding': 'zstd' }), 415, /unsupported Content-Encoding "zstd"/],
+    ['garbage protobuf', post(Buffer.from('\xff\xff\xff\xff garbage'), protobufHeaders), 400, /^invalid protobuf ExportMetricsServiceRequest/],
+    ['JSON of the wrong shape', post(Buffer.from('{"resourceMetrics":[{"scopeMetrics":"x"}]}'), jsonHeaders), 400, 'resourceMetrics[0].scopeMetrics: expected an array'],
+  ])('refuses %s', async (_case, request, status, message) => {
+    const { forward, calls } = recordingForward();
+    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', request);
+    expect(response.status).toBe(status);
+    const contentType = response.headers['content-type']!;
+    const body = statusOf(response.body, contentType);
+    if (typeof message === 'string') expect(body.message).toBe(message);
+    else expect(body.message).toMatch(message);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('answers an unknown signal with 404', async () => {
+    const { forward } = recordingForward();
+    const response = await exportHandler({ maxBodyBytes: MAX, forward })('profiles', post(claudeMetrics.body, protobufHeaders));
+    expect(response.status).toBe(404);
+  });
+
+  it.each([
+    [{ kind: 'retryable', status: 503, retryAfterSeconds: 2, reason: 'upstream timed out' }, 503, '2'],
+    [{ kind: 'retryable', status: 429, retryAfterSeconds: 3, reason: 'upstream is throttling' }, 429, '3'],
+    [{ kind: 'rejected', status: 400, reason: 'upstream rejected the data: bad' }, 400, undefined],
+    [{ kind: 'unauthorized', upstreamStatus: 403 }, 503, '3'],
+  ] as [ForwardOutcome, number, string | undefined][])('maps outcome %j to %i', async (outcome, status, retryAfter) => {
+    const { forward } = recordingForward(outcome);
+    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
+    expect(response.status).toBe(status);
+    expect(response.headers['retry-after']).toBe(retryAfter);
+  });
+
+  // Fuzz: random and truncated bytes under every content type never crash and never reach upstream as 200.
+  it('answers random and truncated bodies with 4xx or 200, never an exception', async () => {
+    const { forward } = recordingForward();
+    const handle = exportHandler({ maxBodyBytes: MAX, forward });
+    const contentTypes = ['application/x-protobuf', 'application/json', 'text/plain'];
+    const encodings = [undefined, 'gzip', 'deflate'];
+    for (let i = 0; i < 300; i++) {
+      const source = i % 2 === 0 ? randomBytes(1 + (i % 200)) : claudeMetrics.body.subarray(0, i * 7);
+      for (const contentType of contentTypes) {
+        for (const encoding of encodings) {
+          const headers: Record<string, string> = { 'content-type': contentType };
+          if (encoding) headers['content-encoding'] = encoding;
+          for (const signal of ['metrics', 'logs', 'traces']) {
+            const response = await handle(signal, { method: 'POST', url: `/api/otel/v1/${signal}`, headers, body: source });
+            expect([200, 400, 413, 415]).toContain(response.status);
+          }
+        }
+      }
+    }
+  });
+});

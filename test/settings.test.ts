@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { loadSettings } from '../shared/settings.js';
+
+const databricks = { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', UC_CATALOG: 'main', UC_SCHEMA: 'agents', UC_TABLE_PREFIX: 'relay' };
+
+describe('loadSettings', () => {
+  it('defaults to local mode with the embedded ingest', () => {
+    const settings = loadSettings({});
+    expect(settings).toMatchObject({ mode: 'local', otelIngestUrl: undefined, ucCatalog: 'dev', ucTableHeader: 'X-Databricks-UC-Table-Name', maxBodyBytes: 20 * 1024 * 1024 });
+  });
+
+  it('derives the ingest URL from the workspace in Databricks mode', () => {
+    expect(loadSettings(databricks)).toMatchObject({ mode: 'databricks', otelIngestUrl: 'https://adb-1.azuredatabricks.net/api/2.0/otel' });
+    expect(loadSettings({ ...databricks, OTEL_INGEST_URL: 'https://1.zerobus.example.net/' }).otelIngestUrl).toBe('https://1.zerobus.example.net');
+  });
+
+  it.each([
+    [{ KEY_VAULT_URL: 'http://vault.example.net' }, 'setting KEY_VAULT_URL: expected an https:// URL (http:// is accepted only for 127.0.0.1, localhost or [::1])'],
+    [{ KEY_VAULT_URL: 'not a url' }, 'setting KEY_VAULT_URL: expected an absolute URL such as https://host/path'],
+    [{ ...databricks, UC_CATALOG: undefined }, 'setting UC_CATALOG: expected a SQL identifier (letters, digits, underscore; not starting with a digit) (required when DATABRICKS_HOST is set)'],
+    [{ UC_SCHEMA: 'x; DROP TABLE y' }, 'setting UC_SCHEMA: expected a SQL identifier (letters, digits, underscore; not starting with a digit)'],
+    [{ UC_CATALOG: 'main' }, 'setting UC_CATALOG: expected a catalog name other than main, memory, system, temp in local mode (DuckDB reserves them)'],
+    [{ UC_TABLE_HEADER: 'X Bad: header' }, 'setting UC_TABLE_HEADER: expected an HTTP header name'],
+    [{ OTLP_MAX_BODY_BYTES: '20MB' }, 'setting OTLP_MAX_BODY_BYTES: expected an integer from 1024 to 104857600'],
+    [{ UPSTREAM_GZIP: 'yes' }, 'setting UPSTREAM_GZIP: expected true or false'],
+    [{ DATABRICKS_AUTH: 'oauth-m2m' }, 'setting DATABRICKS_AUTH: expected pat when DATABRICKS_HOST is unset (oauth-m2m mints tokens at the workspace)'],
+    [{ DATABRICKS_AUTH: 'password' }, 'setting DATABRICKS_AUTH: expected one of pat, oauth-m2m'],
+    [{ DATABRICKS_TOKEN_SECRET_NAME: 'bad_name' }, 'setting DATABRICKS_TOKEN_SECRET_NAME: expected a Key Vault secret name (letters, digits, dashes)'],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadSettings(env)).toThrow(message);
+  });
+
+  it('accepts a loopback http vault (emulators and tests)', () => {
+    expect(loadSettings({ KEY_VAULT_URL: 'http://127.0.0.1:8443/' }).keyVaultUrl).toBe('http://127.0.0.1:8443');
+  });
+});
