@@ -98,7 +98,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     handle,
     telemetryDb,
     async close() {
-      upstream.close();
+      await upstream.close();
       await ingest?.close();
       telemetryDb?.close();
     },

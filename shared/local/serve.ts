@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { plainHeaders, type Handler } from '../http.js';
+import type { Handler } from '../http.js';
 
 export interface Served {
   server: http.Server;
@@ -22,8 +22,9 @@ export async function serve(handler: Handler, options: { host: string; port: num
       const response = await handler({
         method: req.method ?? 'GET',
         url: req.url ?? '/',
-        headers: plainHeaders(Object.entries(req.headers)),
-        body: Buffer.concat(chunks),
+        // Node already lower-cases names and joins repeated headers; set-cookie (an array) is never read.
+        headers: req.headers as Record<string, string | undefined>,
+        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
       }).catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from('internal error\n') }));
       res.writeHead(response.status, { ...response.headers, 'content-length': response.body.length, ...(truncated ? { connection: 'close' } : {}) });
       res.end(response.body);

@@ -1,6 +1,7 @@
 import { otlpType, type MessageType } from './schema.js';
 import { fromOtlpJson, OtlpDecodeError, toOtlpJson } from './otlp-json.js';
 import { rpcCodeFor } from './status.js';
+import { validateWire } from './wire.js';
 
 export { OtlpDecodeError };
 
@@ -19,7 +20,7 @@ export const protobufCodec: Codec = {
   contentType: 'application/x-protobuf',
   toProtobuf(type, body) {
     try {
-      type.decode(body);
+      validateWire(type, body);
     } catch (err) {
       throw new OtlpDecodeError(`invalid protobuf ${type.name}: ${(err as Error).message}`);
     }

@@ -1,7 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { Pool } from 'undici';
 import type { Signal } from '../otlp/signals.js';
 import { classifyUpstream } from './classify-upstream.js';
 import type { ForwardOutcome } from './outcome.js';
@@ -22,75 +21,66 @@ export interface HttpUpstreamOptions {
 }
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+const EMPTY = new Uint8Array();
 const USER_AGENT = 'coding-agent-relay/0.1';
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: Uint8Array;
-}
+/** Errors of a pooled connection the server closed while idle: the request can be sent again. */
+const STALE_CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /**
- * The forward path. It uses `http.request` with a keep-alive agent rather than `fetch`: measured
- * here, that is several times the throughput (see README, "Benchmarks"). The agent bounds open
- * sockets; the caller bounds requests in flight (with-concurrency-limit.ts).
+ * The forward path, on an undici connection pool: measured here it forwards about 1.5x what
+ * `http.request` with a keep-alive agent does and several times the global `fetch` (README,
+ * "Benchmarks"). The pool bounds open connections; the caller bounds exports in flight
+ * (with-concurrency-limit.ts), so nothing queues without limit.
  */
-export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { close(): void } {
+export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { close(): Promise<void> } {
   const base = new URL(options.ingestUrl);
-  const transport = base.protocol === 'https:' ? https : http;
-  const agent = new transport.Agent({ keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets });
+  const pool = new Pool(base.origin, {
+    connections: options.maxSockets,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    connectTimeout: options.timeoutMs,
+  });
+  const pathPrefix = base.pathname.replace(/\/$/, '');
 
-  function post(path: string, headers: http.OutgoingHttpHeaders, body: Uint8Array, attempt = 0): Promise<RawResponse> {
-    return new Promise((resolve, reject) => {
-      const request = transport.request(
-        { protocol: base.protocol, hostname: base.hostname, port: base.port, path, method: 'POST', headers, agent },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          response.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
-          });
-          response.on('end', () => {
-            clearTimeout(timer);
-            resolve({ status: response.statusCode ?? 502, headers: response.headers as RawResponse['headers'], body: Buffer.concat(chunks) });
-          });
-          response.on('error', reject);
-        },
-      );
-      const timer = setTimeout(() => request.destroy(new UpstreamTimeoutError()), options.timeoutMs);
-      request.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        // A pooled socket the server closed while idle: the request never reached it, send it again.
-        if (attempt === 0 && request.reusedSocket && err.code === 'ECONNRESET') {
-          resolve(post(path, headers, body, 1));
-        } else {
-          reject(err);
+  async function post(path: string, headers: Record<string, string>, body: Uint8Array, retried = false): Promise<ForwardOutcome> {
+    try {
+      const response = await pool.request({ path, method: 'POST', headers, body });
+      const length = Number(response.headers['content-length'] ?? NaN);
+      let responseBody: Uint8Array;
+      if (length === 0) {
+        await response.body.dump();
+        responseBody = EMPTY;
+      } else if (length <= MAX_RESPONSE_BYTES) {
+        responseBody = new Uint8Array(await response.body.arrayBuffer());
+      } else {
+        // Unknown or oversized length: keep the first MAX_RESPONSE_BYTES, discard the rest.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of response.body as AsyncIterable<Buffer>) {
+          if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
+          size += chunk.length;
         }
-      });
-      request.end(body);
-    });
+        responseBody = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES);
+      }
+      return classifyUpstream(response.statusCode, response.headers as Record<string, string | undefined>, responseBody);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'error';
+      if (!retried && STALE_CONNECTION_ERRORS.has(code)) return post(path, headers, body, true);
+      const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+      return { kind: 'retryable', status: 503, retryAfterSeconds: 1, reason: timedOut ? 'upstream timed out' : `upstream unreachable (${code})` };
+    }
   }
 
   const send: SendWithToken = async (signal, protobuf, token) => {
     const body = options.gzip ? await gzip(protobuf) : protobuf;
-    const headers: http.OutgoingHttpHeaders = {
+    const headers: Record<string, string> = {
       'content-type': 'application/x-protobuf',
-      'content-length': body.length,
       authorization: `Bearer ${token}`,
       [options.tableHeader]: options.tableFor(signal),
       'user-agent': USER_AGENT,
     };
     if (options.gzip) headers['content-encoding'] = 'gzip';
-    try {
-      const response = await post(`${base.pathname.replace(/\/$/, '')}/v1/${signal.name}`, headers, body);
-      return classifyUpstream(response.status, response.headers, response.body);
-    } catch (err) {
-      const reason = err instanceof UpstreamTimeoutError ? 'upstream timed out' : `upstream unreachable (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
-      return { kind: 'retryable', status: 503, retryAfterSeconds: 1, reason };
-    }
+    return post(`${pathPrefix}/v1/${signal.name}`, headers, body);
   };
-  return Object.assign(send, { close: () => agent.destroy() });
+  return Object.assign(send, { close: () => pool.destroy() });
 }
-
-class UpstreamTimeoutError extends Error {}

@@ -13,7 +13,7 @@ export function outcomeResponse(codec: Codec, signal: Signal, outcome: ForwardOu
   switch (outcome.kind) {
     case 'accepted':
       // 200 only now that the upstream holds the data; its partial_success goes back as it came.
-      return { status: 200, headers: { 'content-type': codec.contentType }, body: codec.encode(signal.response, decodeResponse(signal, outcome.body)) };
+      return { status: 200, headers: { 'content-type': codec.contentType }, body: acknowledgement(codec, signal, outcome.body) };
     case 'retryable':
       return errorResponse(codec, outcome.status, outcome.reason, { 'retry-after': String(outcome.retryAfterSeconds) });
     case 'rejected':
@@ -24,10 +24,21 @@ export function outcomeResponse(codec: Codec, signal: Signal, outcome: ForwardOu
   }
 }
 
-function decodeResponse(signal: Signal, body: Uint8Array): object {
-  try {
-    return signal.response.decode(body);
-  } catch {
-    return {}; // The data was accepted; an unreadable acknowledgement carries nothing to pass on.
+const emptyAcknowledgements = new Map<string, Uint8Array>();
+
+function acknowledgement(codec: Codec, signal: Signal, upstreamBody: Uint8Array): Uint8Array {
+  if (upstreamBody.length === 0) {
+    // The common case, encoded once per encoding and signal.
+    const key = `${codec.contentType} ${signal.name}`;
+    let empty = emptyAcknowledgements.get(key);
+    if (!empty) emptyAcknowledgements.set(key, (empty = codec.encode(signal.response, {})));
+    return empty;
   }
+  let response: object;
+  try {
+    response = signal.response.decode(upstreamBody);
+  } catch {
+    response = {}; // The data was accepted; an unreadable acknowledgement carries nothing to pass on.
+  }
+  return codec.encode(signal.response, response);
 }

@@ -32,7 +32,7 @@ beforeEach(async () => {
   ingest = await fakeDatabricksIngest();
 });
 afterEach(async () => {
-  upstream?.close();
+  await upstream?.close();
   await ingest.close();
 });
 
@@ -60,10 +60,18 @@ describe('httpUpstream', () => {
     [{ status: 503 }, { kind: 'retryable', status: 503 }],
     [{ status: 400, headers: { 'content-type': 'application/json' }, body: '{"message":"no such table"}' }, { kind: 'rejected', status: 400, reason: 'upstream rejected the data: no such table' }],
     ['hang', { kind: 'retryable', status: 503, reason: 'upstream timed out' }],
-    ['reset', { kind: 'retryable', status: 503, reason: 'upstream unreachable (ECONNRESET)' }],
   ] as const)('turns %j into %j', async (behaviour, expected) => {
     ingest.script.push(behaviour);
     expect(await makeUpstream()(metrics, body, 't')).toMatchObject(expected);
+  });
+
+  it('sends again once when the connection is reset, then gives 503', async () => {
+    ingest.script.push('reset');
+    expect(await makeUpstream()(metrics, body, 't')).toMatchObject({ kind: 'accepted' });
+    expect(ingest.requests).toHaveLength(2);
+    ingest.script.push('reset', 'reset');
+    expect(await upstream(metrics, body, 't')).toMatchObject({ kind: 'retryable', status: 503, reason: expect.stringMatching(/^upstream unreachable \((UND_ERR_SOCKET|ECONNRESET)\)$/) });
+    expect(ingest.requests).toHaveLength(4);
   });
 
   it('answers 503 when nothing listens', async () => {

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../shared/app.js';
+import { otlpType } from '../shared/otlp/schema.js';
+import { fakeDatabricksIngest, type FakeIngest } from './fakes/databricks-ingest.js';
+import type { FakeServer } from './fakes/http-server.js';
+import { fakeKeyVault, type FakeKeyVault } from './fakes/key-vault.js';
+import { fakeManagedIdentity } from './fakes/managed-identity.js';
+import { fixture } from './fixtures.js';
+
+const silent = { info() {}, warn() {}, error() {} };
+const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
+
+describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)', () => {
+  let vault: FakeKeyVault;
+  let identity: FakeServer & { env: Record<string, string> };
+  let ingest: FakeIngest;
+  let app: App;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    vault = await fakeKeyVault({ 'relay-databricks-token': 'dapi-vault-held' });
+    identity = await fakeManagedIdentity();
+    ingest = await fakeDatabricksIngest();
+    // @azure/identity reads the managed identity endpoint from the process environment.
+    Object.assign(process.env, identity.env);
+    app = await createApp(
+      {
+        DATABRICKS_HOST: 'https://adb-123.4.azuredatabricks.net',
+        OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`,
+        KEY_VAULT_URL: vault.url,
+        DATABRICKS_TOKEN_SECRET_NAME: 'relay-databricks-token',
+        UC_CATALOG: 'main',
+        UC_SCHEMA: 'telemetry',
+        UC_TABLE_PREFIX: 'agents',
+        DATABRICKS_TOKEN: 'must-not-be-used',
+      },
+      silent,
+    );
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([vault.close(), identity.close(), ingest.close()]);
+    process.env = saved;
+  });
+
+  it('forwards with the vault-held token and the table for the signal', async () => {
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: claudeMetrics.body });
+    expect(response.status).toBe(200);
+    const sent = ingest.requests.at(-1)!;
+    expect(sent.headers.authorization).toBe('Bearer dapi-vault-held');
+    expect(sent.headers['x-databricks-uc-table-name']).toBe('main.telemetry.agents_otel_metrics');
+    expect(identity.requests.length).toBeGreaterThan(0);
+  });
+
+  it('ignores any table header or authorization the client sends', async () => {
+    await app.handle({
+      method: 'POST',
+      url: '/api/otel/v1/logs',
+      headers: { 'content-type': 'application/x-protobuf', authorization: 'Bearer client', 'x-databricks-uc-table-name': 'main.other.steal' },
+      body: fixture('claude-code-2.1.197.logs.pb').body,
+    });
+    const sent = ingest.requests.at(-1)!;
+    expect(sent.headers.authorization).toBe('Bearer dapi-vault-held');
+    expect(sent.headers['x-databricks-uc-table-name']).toBe('main.telemetry.agents_otel_logs');
+  });
+
+  it('picks up a rotated token after the upstream refuses the old one', async () => {
+    vault.secrets.set('relay-databricks-token', 'dapi-rotated');
+    ingest.script.push({ status: 401 });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: claudeMetrics.body });
+    expect(response.status).toBe(200);
+    expect(ingest.requests.slice(-2).map((r) => r.headers.authorization)).toEqual(['Bearer dapi-vault-held', 'Bearer dapi-rotated']);
+  });
+
+  it('never puts the token in a response', async () => {
+    ingest.script.push({ status: 400, headers: { 'content-type': 'application/x-protobuf' }, body: otlpType('RpcStatus').encode({ code: 3, message: 'bad table' }).finish() });
+    ingest.script.push({ status: 503 });
+    for (let i = 0; i < 2; i++) {
+      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"resourceMetrics":[{}]}') });
+      expect(Buffer.from(response.body).toString()).not.toContain('dapi');
+    }
+    const health = await app.handle({ method: 'GET', url: '/api/health', headers: {}, body: new Uint8Array() });
+    expect(JSON.parse(Buffer.from(health.body).toString())).toMatchObject({ mode: 'databricks', secrets: 'key-vault' });
+    expect(Buffer.from(health.body).toString()).not.toContain('dapi');
+  });
+
+  it('answers unknown routes with 404', async () => {
+    expect((await app.handle({ method: 'GET', url: '/api/nope', headers: {}, body: new Uint8Array() })).status).toBe(404);
+  });
+});

@@ -1,0 +1,6 @@
+-- wrk script: POST the body file named by BODY_FILE as OTLP protobuf.
+local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/x-protobuf"
