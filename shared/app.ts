@@ -1,19 +1,22 @@
-import { randomBytes } from 'node:crypto';
-import { DefaultAzureCredential } from '@azure/identity';
 import { databricksTokenProvider } from './databricks-token.js';
 import { jsonResponse, type Handler, type PlainRequest, type PlainResponse } from './http.js';
+import { credentialSecrets } from './identity/credential-secrets.js';
+import { exportGuard } from './identity/export-guard.js';
+import { CredentialVerifier } from './identity/relay-credentials.js';
+import { easyAuthSignIn, entraSignIn, localSignIn, type UserSignIn } from './identity/user-sign-in.js';
 import { embeddedIngest, INGEST_BASE_PATH } from './local/embedded-ingest.js';
+import { withLocalSecrets } from './local/local-secrets.js';
 import { serve, type Served } from './local/serve.js';
 import { TelemetryDb } from './local/telemetry-db.js';
 import { codecFor, jsonCodec } from './otlp/codec.js';
 import type { Signal } from './otlp/signals.js';
-import { exportHandler, type ExportHandler } from './relay/handle-export.js';
 import { httpUpstream } from './relay/forward-http.js';
+import { exportHandler, type ExportHandler } from './relay/handle-export.js';
 import { errorResponse } from './relay/respond.js';
 import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
-import { environmentSource, keyVaultSource, SecretCache } from './secrets.js';
-import { loadSettings, type Env, type Settings } from './settings.js';
+import { secretCacheFor, type SecretCache } from './secrets.js';
+import { loadSettings, type Env, type Settings, type UserSignInSettings } from './settings.js';
 
 export interface Logger {
   info(message: string): void;
@@ -26,6 +29,8 @@ export interface App {
   secrets: SecretCache;
   exportSignal: ExportHandler;
   health: Handler;
+  /** Signs in the person behind a request (agent configs); undefined when not configured. */
+  userSignIn: UserSignIn | undefined;
   /** Routes any request; used by the local runner and tests (the Functions host routes itself). */
   handle: Handler;
   /** Set in local mode when the embedded ingest serves; its DuckDB holds the rows. */
@@ -36,18 +41,36 @@ export interface App {
 const EXPORT_ROUTE = /^\/api\/otel\/v1\/([^/?]+)\/?(?:\?.*)?$/;
 const HEALTH_ROUTE = /^\/api\/health\/?(?:\?.*)?$/;
 
+function userSignInFor(settings: UserSignInSettings): UserSignIn | undefined {
+  switch (settings.kind) {
+    case 'entra':
+      return entraSignIn(settings);
+    case 'easy-auth':
+      return easyAuthSignIn();
+    case 'local':
+      return localSignIn(settings);
+    case 'none':
+      return undefined;
+  }
+}
+
+function describeSignIn(settings: UserSignInSettings): string {
+  switch (settings.kind) {
+    case 'entra':
+      return `Entra ID access tokens for ${settings.audience}`;
+    case 'easy-auth':
+      return 'App Service Authentication principal header';
+    case 'local':
+      return `LOCAL IDENTITY ${settings.email} (${settings.id}): everyone is this user; local mode only`;
+    case 'none':
+      return 'not configured';
+  }
+}
+
 /** Builds the whole app from the environment: settings, secrets, upstream and, in local mode, the embedded ingest. */
 export async function createApp(env: Env, log: Logger): Promise<App> {
   const settings = loadSettings(env);
-  let secretEnv = env;
-  if (settings.mode === 'local' && !settings.keyVaultUrl && !env.DATABRICKS_TOKEN) {
-    // Local mode needs no real token: one made up per process is shared by the relay and the embedded ingest.
-    secretEnv = { ...env, DATABRICKS_TOKEN: randomBytes(24).toString('base64url') };
-  }
-  const source = settings.keyVaultUrl
-    ? keyVaultSource(settings.keyVaultUrl, new DefaultAzureCredential({ managedIdentityClientId: settings.azureClientId }))
-    : environmentSource(secretEnv);
-  const secrets = new SecretCache(source, { ttlMs: settings.secretCacheTtlMs, maxStaleMs: settings.secretMaxStaleMs, warn: (m) => log.warn(m) });
+  const secrets = secretCacheFor(settings, withLocalSecrets(settings, env), (m) => log.warn(m));
   const tokens = databricksTokenProvider(settings, secrets);
 
   let ingestUrl = settings.otelIngestUrl;
@@ -71,7 +94,12 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     maxSockets: settings.upstreamMaxSockets,
   });
   const forward = withConcurrencyLimit(withTokenRefresh(upstream, tokens, (m) => log.warn(m)), settings.maxInflight);
-  const exportSignal = guard(exportHandler({ maxBodyBytes: settings.maxBodyBytes, forward }), log);
+  const guard = exportGuard({
+    verifier: settings.relayAuth === 'credential' ? new CredentialVerifier(credentialSecrets(secrets, settings.credentialSecretNames)) : undefined,
+    deniedResourceAttributes: settings.privacy.resourceAttributes,
+    deniedLogAttributes: settings.privacy.logAttributes,
+  });
+  const exportSignal = guarded(exportHandler({ maxBodyBytes: settings.maxBodyBytes, guard, forward }), log);
 
   const health: Handler = async () =>
     jsonResponse(200, {
@@ -79,8 +107,10 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
       mode: settings.mode,
       ingest: telemetryDb ? `embedded, rows in DuckDB file ${settings.localDuckdbPath}` : ingestUrl,
       tables: `${tablePrefix}_otel_metrics | _otel_logs | _otel_spans`,
-      secrets: source.kind,
+      secrets: secrets.source.kind,
       databricksAuth: settings.databricksAuth,
+      relayAuth: settings.relayAuth === 'credential' ? 'relay credential required' : 'NONE: exports are not authenticated (local mode)',
+      userSignIn: describeSignIn(settings.userSignIn),
     });
 
   const handle: Handler = async (request) => {
@@ -95,6 +125,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     secrets,
     exportSignal,
     health,
+    userSignIn: userSignInFor(settings.userSignIn),
     handle,
     telemetryDb,
     async close() {
@@ -106,7 +137,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
 }
 
 /** Anything unexpected is logged and answered with a generic 500: internals never reach a client. */
-function guard(handler: ExportHandler, log: Logger): ExportHandler {
+function guarded(handler: ExportHandler, log: Logger): ExportHandler {
   return async (signal: string, request: PlainRequest): Promise<PlainResponse> => {
     try {
       return await handler(signal, request);

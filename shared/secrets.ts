@@ -1,6 +1,6 @@
-import type { TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { isLoopbackUrl, type Env } from './settings.js';
+import { isLoopbackUrl, type Env, type Settings } from './settings.js';
 
 /** Where secret values live: Azure Key Vault in Azure, the environment locally. */
 export interface SecretSource {
@@ -64,6 +64,8 @@ export interface SecretCacheOptions {
 
 interface Entry {
   value?: string;
+  /** A missing optional secret reads as '' and is cached like a value, so Key Vault is not asked on every request. */
+  optional: boolean;
   fetchedAt: number;
   /** While serving a stale value after a failed refresh, the next refresh waits until then. */
   retryAt: number;
@@ -91,9 +93,18 @@ export class SecretCache {
   }
 
   get(name: string): Promise<string> {
+    return this.read(name, false);
+  }
+
+  /** Like `get`, but a secret that does not exist reads as ''. */
+  getOptional(name: string): Promise<string> {
+    return this.read(name, true);
+  }
+
+  private read(name: string, optional: boolean): Promise<string> {
     let entry = this.entries.get(name);
     if (!entry) {
-      entry = { fetchedAt: 0, retryAt: 0 };
+      entry = { optional, fetchedAt: 0, retryAt: 0 };
       this.entries.set(name, entry);
     }
     if (entry.value !== undefined) {
@@ -113,7 +124,10 @@ export class SecretCache {
   private async refresh(name: string, entry: Entry): Promise<string> {
     this.fetches++;
     try {
-      const value = await this.source.read(name);
+      const value = await this.source.read(name).catch((err: unknown) => {
+        if (entry.optional && err instanceof SecretNotFoundError) return '';
+        throw err;
+      });
       Object.assign(entry, { value, fetchedAt: this.now(), retryAt: 0 });
       return value;
     } catch (err) {
@@ -127,4 +141,12 @@ export class SecretCache {
       entry.inflight = undefined;
     }
   }
+}
+
+/** The app's secrets: Key Vault through the app's identity when KEY_VAULT_URL is set, else the environment. */
+export function secretCacheFor(settings: Settings, env: Env, warn: (message: string) => void): SecretCache {
+  const source = settings.keyVaultUrl
+    ? keyVaultSource(settings.keyVaultUrl, new DefaultAzureCredential({ managedIdentityClientId: settings.azureClientId }))
+    : environmentSource(env);
+  return new SecretCache(source, { ttlMs: settings.secretCacheTtlMs, maxStaleMs: settings.secretMaxStaleMs, warn });
 }

@@ -9,6 +9,13 @@ export class SettingsError extends Error {}
 
 export type DatabricksAuth = 'pat' | 'oauth-m2m';
 
+/** How endpoints that act for a person learn who it is (see identity/user-sign-in.ts). */
+export type UserSignInSettings =
+  | { kind: 'entra'; audience: string; issuers: string[]; jwksUrl: string }
+  | { kind: 'easy-auth' }
+  | { kind: 'local'; id: string; email: string }
+  | { kind: 'none' };
+
 export interface Settings {
   /** `local` when DATABRICKS_HOST is unset: embedded ingest + DuckDB, no Azure needed. */
   mode: 'local' | 'databricks';
@@ -30,6 +37,12 @@ export interface Settings {
   upstreamTimeoutMs: number;
   upstreamMaxSockets: number;
   maxInflight: number;
+  /** `credential`: every export needs a relay credential; `none` (local mode only): no check, no stamping. */
+  relayAuth: 'credential' | 'none';
+  credentialSecretNames: { signingKey: string; previousSigningKey: string; revoked: string };
+  credentialTtlSeconds: number;
+  privacy: { resourceAttributes: ReadonlySet<string>; logAttributes: ReadonlySet<string> };
+  userSignIn: UserSignInSettings;
   localPort: number;
   localDuckdbPath: string;
 }
@@ -112,6 +125,42 @@ function databricksAuth(env: Env, local: boolean): DatabricksAuth {
   return value;
 }
 
+function list(env: Env, name: string, fallback: string): ReadonlySet<string> {
+  const value = env[name] ?? fallback;
+  return new Set(value.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+}
+
+export const DEFAULT_DENIED_RESOURCE_ATTRIBUTES = 'process.command_args,process.command_line';
+export const DEFAULT_DENIED_LOG_ATTRIBUTES =
+  'prompt,response,response_text,gen_ai.prompt,gen_ai.completion,gen_ai.input.messages,gen_ai.output.messages,gen_ai.system_instructions';
+
+function relayAuth(env: Env, local: boolean): 'credential' | 'none' {
+  const value = oneOf(env, 'RELAY_AUTH', ['credential', 'none'] as const, 'credential');
+  if (value === 'none' && !local) invalid('RELAY_AUTH', 'credential when DATABRICKS_HOST is set (none is for local mode only)');
+  return value;
+}
+
+function userSignIn(env: Env, local: boolean): UserSignInSettings {
+  if (boolean(env, 'TRUST_EASY_AUTH', false)) return { kind: 'easy-auth' };
+  const tenant = text(env, 'ENTRA_TENANT_ID');
+  if (tenant !== undefined && !/^[A-Za-z0-9.-]{1,100}$/.test(tenant)) invalid('ENTRA_TENANT_ID', 'a tenant id (GUID) or domain');
+  const issuer = url(env, 'ENTRA_ISSUER');
+  const jwksUrl = url(env, 'ENTRA_JWKS_URL');
+  if (tenant !== undefined || issuer !== undefined) {
+    const audience = text(env, 'ENTRA_AUDIENCE') ?? invalid('ENTRA_AUDIENCE', 'the application ID URI or client id tokens are issued for (required with ENTRA_TENANT_ID or ENTRA_ISSUER)');
+    if (tenant === undefined && jwksUrl === undefined) invalid('ENTRA_JWKS_URL', 'a JWKS URL (required with ENTRA_ISSUER when ENTRA_TENANT_ID is unset)');
+    return {
+      kind: 'entra',
+      audience,
+      // Entra issues v2.0 or v1 tokens depending on the app registration: accept both for the tenant.
+      issuers: issuer !== undefined ? [issuer] : [`https://login.microsoftonline.com/${tenant}/v2.0`, `https://sts.windows.net/${tenant}/`],
+      jwksUrl: jwksUrl ?? `https://login.microsoftonline.com/${tenant}/discovery/v2.0/keys`,
+    };
+  }
+  if (local) return { kind: 'local', id: text(env, 'LOCAL_USER_ID') ?? 'local-developer', email: text(env, 'LOCAL_USER_EMAIL') ?? 'developer@localhost' };
+  return { kind: 'none' };
+}
+
 export function loadSettings(env: Env): Settings {
   const databricksHost = url(env, 'DATABRICKS_HOST');
   const local = databricksHost === undefined;
@@ -140,6 +189,18 @@ export function loadSettings(env: Env): Settings {
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 5000, 100, 60_000),
     upstreamMaxSockets: integer(env, 'UPSTREAM_MAX_SOCKETS', 64, 1, 1024),
     maxInflight: integer(env, 'RELAY_MAX_INFLIGHT', 256, 1, 10_000),
+    relayAuth: relayAuth(env, local),
+    credentialSecretNames: {
+      signingKey: matching(env, 'RELAY_SIGNING_KEY_SECRET_NAME', SECRET_NAME, secretName, 'relay-signing-key'),
+      previousSigningKey: matching(env, 'RELAY_SIGNING_KEY_PREVIOUS_SECRET_NAME', SECRET_NAME, secretName, 'relay-signing-key-previous'),
+      revoked: matching(env, 'RELAY_REVOKED_SECRET_NAME', SECRET_NAME, secretName, 'relay-revoked'),
+    },
+    credentialTtlSeconds: integer(env, 'RELAY_CREDENTIAL_TTL_DAYS', 90, 1, 3650) * 86_400,
+    privacy: {
+      resourceAttributes: list(env, 'PRIVACY_DENIED_RESOURCE_ATTRIBUTES', DEFAULT_DENIED_RESOURCE_ATTRIBUTES),
+      logAttributes: list(env, 'PRIVACY_DENIED_LOG_ATTRIBUTES', DEFAULT_DENIED_LOG_ATTRIBUTES),
+    },
+    userSignIn: userSignIn(env, local),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',
   };

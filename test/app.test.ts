@@ -6,6 +6,8 @@ import type { FakeServer } from './fakes/http-server.js';
 import { fakeKeyVault, type FakeKeyVault } from './fakes/key-vault.js';
 import { fakeManagedIdentity } from './fakes/managed-identity.js';
 import { fixture } from './fixtures.js';
+import { ALICE, bearerFor, TEST_SIGNING_KEY } from './credentials.js';
+import { signalNamed } from '../shared/otlp/signals.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
@@ -15,10 +17,12 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   let identity: FakeServer & { env: Record<string, string> };
   let ingest: FakeIngest;
   let app: App;
+  let auth: string;
   const saved = { ...process.env };
 
   beforeAll(async () => {
-    vault = await fakeKeyVault({ 'relay-databricks-token': 'dapi-vault-held' });
+    vault = await fakeKeyVault({ 'relay-databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    auth = await bearerFor('claude-code');
     identity = await fakeManagedIdentity();
     ingest = await fakeDatabricksIngest();
     // @azure/identity reads the managed identity endpoint from the process environment.
@@ -45,19 +49,30 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   });
 
   it('forwards with the vault-held token and the table for the signal', async () => {
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: claudeMetrics.body });
     expect(response.status).toBe(200);
     const sent = ingest.requests.at(-1)!;
     expect(sent.headers.authorization).toBe('Bearer dapi-vault-held');
     expect(sent.headers['x-databricks-uc-table-name']).toBe('main.telemetry.agents_otel_metrics');
     expect(identity.requests.length).toBeGreaterThan(0);
+    const resource = (signalNamed('metrics')!.request.decode(sent.body) as any).resourceMetrics[0].resource;
+    const attributes = Object.fromEntries(resource.attributes.map((a: any) => [a.key, a.value.stringValue]));
+    expect(attributes).toMatchObject({ 'user.id': ALICE.userId, 'user.email': ALICE.email, 'coding_agent.name': 'claude-code', 'service.name': 'claude-code' });
   });
 
-  it('ignores any table header or authorization the client sends', async () => {
+  it('refuses an export without a credential and forwards nothing', async () => {
+    const before = ingest.requests.length;
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: claudeMetrics.body });
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="coding-agent-relay"');
+    expect(ingest.requests.length).toBe(before);
+  });
+
+  it('replaces the client credential and any table header it sends', async () => {
     await app.handle({
       method: 'POST',
       url: '/api/otel/v1/logs',
-      headers: { 'content-type': 'application/x-protobuf', authorization: 'Bearer client', 'x-databricks-uc-table-name': 'main.other.steal' },
+      headers: { 'content-type': 'application/x-protobuf', authorization: auth, 'x-databricks-uc-table-name': 'main.other.steal' },
       body: fixture('claude-code-2.1.197.logs.pb').body,
     });
     const sent = ingest.requests.at(-1)!;
@@ -68,7 +83,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   it('picks up a rotated token after the upstream refuses the old one', async () => {
     vault.secrets.set('relay-databricks-token', 'dapi-rotated');
     ingest.script.push({ status: 401 });
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: claudeMetrics.body });
     expect(response.status).toBe(200);
     expect(ingest.requests.slice(-2).map((r) => r.headers.authorization)).toEqual(['Bearer dapi-vault-held', 'Bearer dapi-rotated']);
   });
@@ -77,11 +92,11 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
     ingest.script.push({ status: 400, headers: { 'content-type': 'application/x-protobuf' }, body: otlpType('RpcStatus').encode({ code: 3, message: 'bad table' }).finish() });
     ingest.script.push({ status: 503 });
     for (let i = 0; i < 2; i++) {
-      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"resourceMetrics":[{}]}') });
+      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json', authorization: auth }, body: Buffer.from('{"resourceMetrics":[{}]}') });
       expect(Buffer.from(response.body).toString()).not.toContain('dapi');
     }
     const health = await app.handle({ method: 'GET', url: '/api/health', headers: {}, body: new Uint8Array() });
-    expect(JSON.parse(Buffer.from(health.body).toString())).toMatchObject({ mode: 'databricks', secrets: 'key-vault' });
+    expect(JSON.parse(Buffer.from(health.body).toString())).toMatchObject({ mode: 'databricks', secrets: 'key-vault', relayAuth: 'relay credential required' });
     expect(Buffer.from(health.body).toString()).not.toContain('dapi');
   });
 

@@ -107,3 +107,39 @@ function isUtf8Range(buf: Uint8Array, start: number, stop: number): boolean {
   }
   return true;
 }
+
+/** One field of a message: where its tag starts, where its value starts, where it ends. */
+export interface WireField {
+  number: number;
+  wireType: number;
+  start: number;
+  valueStart: number;
+  end: number;
+}
+
+/** The fields of a message between `start` and `end` (the bytes must have passed validateWire). */
+export function readFields(buf: Uint8Array, start: number, end: number): WireField[] {
+  const reader = protobuf.Reader.create(buf);
+  reader.pos = start;
+  const fields: WireField[] = [];
+  while (reader.pos < end) {
+    const fieldStart = reader.pos;
+    const tag = reader.uint32();
+    const wireType = tag & 7;
+    let valueStart = reader.pos;
+    if (wireType === 2) {
+      const length = reader.uint32();
+      valueStart = reader.pos;
+      reader.pos += length;
+    } else {
+      reader.skipType(wireType);
+    }
+    fields.push({ number: tag >>> 3, wireType, start: fieldStart, valueStart, end: reader.pos });
+  }
+  return fields;
+}
+
+/** Tag and length of a length-delimited field whose value is `length` bytes. */
+export function lengthDelimitedHeader(fieldNumber: number, length: number): Uint8Array {
+  return protobuf.Writer.create().uint32((fieldNumber << 3) | 2).uint32(length).finish();
+}

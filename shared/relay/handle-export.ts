@@ -2,19 +2,24 @@ import { codecFor, jsonCodec, OtlpDecodeError } from '../otlp/codec.js';
 import { BodyTooLargeError, CorruptBodyError, decompress, UnsupportedEncodingError } from '../otlp/decompress.js';
 import { signalNamed } from '../otlp/signals.js';
 import type { PlainRequest, PlainResponse } from '../http.js';
+import type { ExportGuard } from '../identity/export-guard.js';
+import { CredentialError, type Caller } from '../identity/relay-credentials.js';
 import type { Forward } from './outcome.js';
 import { errorResponse, outcomeResponse } from './respond.js';
 
 export interface ExportDeps {
   maxBodyBytes: number;
+  guard: ExportGuard;
   forward: Forward;
 }
+
+const CHALLENGE = 'Bearer realm="coding-agent-relay"';
 
 export type ExportHandler = (signalName: string, request: PlainRequest) => Promise<PlainResponse>;
 
 /**
- * The one export pipeline for every signal: method -> content type -> size + decompress -> decode
- * -> forward -> respond. Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
+ * The one export pipeline for every signal: method -> content type -> credential -> size +
+ * decompress -> decode -> stamp identity and drop private attributes -> forward -> respond. Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
  */
 export function exportHandler(deps: ExportDeps): ExportHandler {
   return async (signalName, request) => {
@@ -26,6 +31,17 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
     }
     if (!codec) {
       return errorResponse(jsonCodec, 415, 'unsupported Content-Type: use application/x-protobuf or application/json');
+    }
+    let caller: Caller | undefined;
+    try {
+      caller = await deps.guard.authenticate(request.headers.authorization);
+    } catch (err) {
+      if (err instanceof CredentialError) {
+        const error = request.headers.authorization ? `, error="invalid_token"` : '';
+        return errorResponse(codec, 401, err.message, { 'www-authenticate': `${CHALLENGE}${error}` });
+      }
+      // The keys to check credentials are unavailable (Key Vault): ours to fix, the client may retry.
+      return errorResponse(codec, 503, 'relay cannot check credentials right now', { 'retry-after': '2' });
     }
     if (request.body.length > deps.maxBodyBytes) {
       return errorResponse(codec, 413, `body exceeds ${deps.maxBodyBytes} bytes`);
@@ -48,6 +64,6 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
       if (err instanceof OtlpDecodeError) return errorResponse(codec, 400, err.message);
       throw err;
     }
-    return outcomeResponse(codec, signal, await deps.forward(signal, protobuf));
+    return outcomeResponse(codec, signal, await deps.forward(signal, deps.guard.protect(signal.name, protobuf, caller)));
   };
 }

@@ -9,6 +9,7 @@ import { jsonCodec } from '../../shared/otlp/codec.js';
 import { toOtlpJson } from '../../shared/otlp/otlp-json.js';
 import { signalNamed, type SignalName } from '../../shared/otlp/signals.js';
 import { fixtures, type Fixture } from '../fixtures.js';
+import { ALICE, bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 
 /** Items in an export counted straight from the decoded message, independently of the row code. */
 function itemCount(signal: SignalName, message: any): number {
@@ -39,7 +40,7 @@ describe('npm start (local mode) end to end', () => {
 
   beforeAll(async () => {
     child = spawn(process.execPath, ['--import', 'tsx', 'shared/local/main.ts'], {
-      env: { PATH: process.env.PATH, LOCAL_PORT: '0', LOCAL_DUCKDB_PATH: dbPath },
+      env: { PATH: process.env.PATH, LOCAL_PORT: '0', LOCAL_DUCKDB_PATH: dbPath, RELAY_SIGNING_KEY: TEST_SIGNING_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     base = await new Promise<string>((resolve, reject) => {
@@ -61,7 +62,20 @@ describe('npm start (local mode) end to end', () => {
 
   it('reports local mode on /api/health', async () => {
     const health = await (await fetch(`${base}/api/health`)).json();
-    expect(health).toMatchObject({ status: 'ok', mode: 'local', secrets: 'environment' });
+    expect(health).toMatchObject({ status: 'ok', mode: 'local', secrets: 'environment', relayAuth: 'relay credential required' });
+    expect(health.userSignIn).toMatch(/^LOCAL IDENTITY developer@localhost/);
+  });
+
+  it.each([
+    ['no credential', undefined, 'missing credential: send Authorization: Bearer <relay credential>'],
+    ['a credential signed with another key', 'other', 'credential signed with an unknown or retired key'],
+  ])('refuses an export with %s', async (_case, key, message) => {
+    const f = fixtures()[0]!;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (key) headers.authorization = await bearerFor('claude-code', ALICE, `${key}-signing-key-0123456789abcdef0123456789`);
+    const response = await fetch(`${base}/api/otel/v1/${f.signal}`, { method: 'POST', headers, body: '{}' });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ code: 16, message });
   });
 
   it('accepts every fixture as protobuf, as OTLP/JSON and gzipped', async () => {
@@ -76,8 +90,9 @@ describe('npm start (local mode) end to end', () => {
         ['gzip json', gzipSync(json), { 'content-type': 'application/json', 'content-encoding': 'gzip' }],
         ['gzip protobuf', gzipSync(protobuf), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }],
       ];
+      const authorization = await bearerFor(f.agent === 'codex' ? 'codex' : f.agent);
       for (const [name, body, headers] of variants) {
-        const response = await fetch(`${base}/api/otel/v1/${f.signal}`, { method: 'POST', headers, body });
+        const response = await fetch(`${base}/api/otel/v1/${f.signal}`, { method: 'POST', headers: { ...headers, authorization }, body });
         expect(response.status, `${f.file} as ${name}`).toBe(200);
         expect(response.headers.get('content-type')).toBe(headers['content-type']);
       }
@@ -98,7 +113,7 @@ describe('npm start (local mode) end to end', () => {
     });
     const response = await fetch(`${base}/api/otel/v1/${f.signal}`, {
       method: 'POST',
-      headers: { 'content-type': f.contentType },
+      headers: { 'content-type': f.contentType, authorization: await bearerFor(f.agent) },
       body: stream,
       duplex: 'half',
     } as RequestInit);
@@ -110,7 +125,7 @@ describe('npm start (local mode) end to end', () => {
   it('refuses a body over the limit while it streams in and keeps serving', async () => {
     const response = await fetch(`${base}/api/otel/v1/logs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf' },
+      headers: { 'content-type': 'application/x-protobuf', authorization: await bearerFor('codex') },
       body: Buffer.alloc(21 * 1024 * 1024),
     }).catch((e: Error) => e);
     if (response instanceof Response) expect(response.status).toBe(413);
@@ -142,6 +157,23 @@ describe('npm start (local mode) end to end', () => {
         `SELECT DISTINCT length(trace_id) AS t, length(span_id) AS s, kind LIKE 'SPAN_KIND_%' AS named FROM coding_agents.agents_otel_spans`,
       );
       expect(spans.getRowObjectsJson()).toEqual([{ t: '32', s: '16', named: true }]);
+
+      // Every row carries the credential's identity and agent; the Gemini prompt is nowhere.
+      for (const table of Object.values(TABLE_OF)) {
+        const stamped = await connection.runAndReadAll(
+          `SELECT DISTINCT resource.attributes['user.email'] AS email, resource.attributes['user.id'] AS id,
+             resource.attributes['coding_agent.name'] AS agent, resource.attributes['service.name'] AS service
+           FROM coding_agents.${table} ORDER BY service`,
+        );
+        for (const row of stamped.getRowObjectsJson()) {
+          expect(row).toMatchObject({ email: ALICE.email, id: ALICE.userId });
+          expect(String(row.service).startsWith(String(row.agent))).toBe(true);
+        }
+        const leaks = await connection.runAndReadAll(`SELECT count(*) AS n FROM coding_agents.${table} AS t WHERE CAST(t AS VARCHAR) LIKE '%say hi%'`);
+        expect(leaks.getRowObjectsJson()).toEqual([{ n: '0' }]);
+        const args = await connection.runAndReadAll(`SELECT count(*) AS n FROM coding_agents.${table} WHERE resource.attributes['process.command_args'] IS NOT NULL`);
+        expect(args.getRowObjectsJson()).toEqual([{ n: '0' }]);
+      }
 
       const sums = await connection.runAndReadAll(
         `SELECT DISTINCT sum.aggregation_temporality AS t FROM coding_agents.agents_otel_metrics WHERE metric_type = 'sum' ORDER BY 1`,

@@ -4,11 +4,14 @@ import { describe, expect, it } from 'vitest';
 import type { PlainRequest } from '../../shared/http.js';
 import { otlpType } from '../../shared/otlp/schema.js';
 import { signalNamed, type Signal } from '../../shared/otlp/signals.js';
+import { exportGuard } from '../../shared/identity/export-guard.js';
 import { exportHandler } from '../../shared/relay/handle-export.js';
 import type { Forward, ForwardOutcome } from '../../shared/relay/outcome.js';
 import { fixture } from '../fixtures.js';
 
 const RpcStatus = otlpType('RpcStatus');
+/** No credential check and nothing to remove: the pipeline as RELAY_AUTH=none runs it. */
+const OPEN = exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
 const MAX = 64 * 1024;
 
 /** A forwarder that records what it was given and answers with a fixed outcome. */
@@ -36,7 +39,7 @@ function statusOf(body: Uint8Array, contentType: string) {
 describe('exportHandler', () => {
   it('forwards a protobuf export as it came and answers 200 once the upstream accepted it', async () => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/x-protobuf');
     expect(calls).toHaveLength(1);
@@ -47,7 +50,7 @@ describe('exportHandler', () => {
   it('transcodes OTLP/JSON and answers in JSON', async () => {
     const gemini = fixture('gemini-cli-0.61.0.logs.json');
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: 1 << 20, forward })('logs', { ...post(gemini.body, jsonHeaders), url: '/api/otel/v1/logs' });
+    const response = await exportHandler({ maxBodyBytes: 1 << 20, guard: OPEN, forward })('logs', { ...post(gemini.body, jsonHeaders), url: '/api/otel/v1/logs' });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/json');
     expect(JSON.parse(Buffer.from(response.body).toString())).toEqual({});
@@ -58,21 +61,21 @@ describe('exportHandler', () => {
     const metrics = signalNamed('metrics')!;
     const upstreamBody = metrics.response.encode({ partialSuccess: { rejectedDataPoints: 2, errorMessage: 'two points too old' } }).finish();
     const { forward } = recordingForward({ kind: 'accepted', body: upstreamBody });
-    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(Buffer.from('{"resourceMetrics":[{}]}'), jsonHeaders));
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(Buffer.from('{"resourceMetrics":[{}]}'), jsonHeaders));
     expect(response.status).toBe(200);
     expect(JSON.parse(Buffer.from(response.body).toString())).toEqual({ partialSuccess: { rejectedDataPoints: '2', errorMessage: 'two points too old' } });
   });
 
   it('accepts gzip and deflate bodies', async () => {
     const { forward, calls } = recordingForward();
-    const handle = exportHandler({ maxBodyBytes: MAX, forward });
+    const handle = exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward });
     expect((await handle('metrics', post(gzipSync(claudeMetrics.body), { ...protobufHeaders, 'content-encoding': 'gzip' }))).status).toBe(200);
     expect(Buffer.from(calls[0]!.protobuf).equals(claudeMetrics.body)).toBe(true);
   });
 
   it('answers an empty body with 200 without forwarding', async () => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(new Uint8Array(), protobufHeaders));
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(new Uint8Array(), protobufHeaders));
     expect(response.status).toBe(200);
     expect(calls).toHaveLength(0);
   });
@@ -89,7 +92,7 @@ describe('exportHandler', () => {
     ['JSON of the wrong shape', post(Buffer.from('{"resourceMetrics":[{"scopeMetrics":"x"}]}'), jsonHeaders), 400, 'resourceMetrics[0].scopeMetrics: expected an array'],
   ])('refuses %s', async (_case, request, status, message) => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', request);
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', request);
     expect(response.status).toBe(status);
     const contentType = response.headers['content-type']!;
     const body = statusOf(response.body, contentType);
@@ -100,7 +103,7 @@ describe('exportHandler', () => {
 
   it('answers an unknown signal with 404', async () => {
     const { forward } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, forward })('profiles', post(claudeMetrics.body, protobufHeaders));
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('profiles', post(claudeMetrics.body, protobufHeaders));
     expect(response.status).toBe(404);
   });
 
@@ -111,7 +114,7 @@ describe('exportHandler', () => {
     [{ kind: 'unauthorized', upstreamStatus: 403 }, 503, '3'],
   ] as [ForwardOutcome, number, string | undefined][])('maps outcome %j to %i', async (outcome, status, retryAfter) => {
     const { forward } = recordingForward(outcome);
-    const response = await exportHandler({ maxBodyBytes: MAX, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
     expect(response.status).toBe(status);
     expect(response.headers['retry-after']).toBe(retryAfter);
   });
@@ -119,7 +122,7 @@ describe('exportHandler', () => {
   // Fuzz: random and truncated bytes under every content type never crash and never reach upstream as 200.
   it('answers random and truncated bodies with 4xx or 200, never an exception', async () => {
     const { forward } = recordingForward();
-    const handle = exportHandler({ maxBodyBytes: MAX, forward });
+    const handle = exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward });
     const contentTypes = ['application/x-protobuf', 'application/json', 'text/plain'];
     const encodings = [undefined, 'gzip', 'deflate'];
     for (let i = 0; i < 300; i++) {

@@ -1,0 +1,33 @@
+import type { SecretCache } from '../secrets.js';
+import type { Settings } from '../settings.js';
+import { parseRevocations, signingKey, type Revocations, type SigningKeys } from './relay-credentials.js';
+
+/** Remembers the last parse of a secret value, so a cached secret is parsed once, not per request. */
+function memoByValue<T>(parse: (value: string) => T): (value: string) => T {
+  let last: { value: string; parsed: T } | undefined;
+  return (value) => {
+    if (last?.value !== value) last = { value, parsed: parse(value) };
+    return last.parsed;
+  };
+}
+
+/**
+ * The signing keys (current and, during a rotation, previous) and the revocation list, read through
+ * the secret cache: rotation and revocation take effect within SECRET_CACHE_TTL_SECONDS.
+ */
+export function credentialSecrets(secrets: SecretCache, names: Settings['credentialSecretNames']) {
+  const keysOf = memoByValue((pair: string) => {
+    const [current, previous] = JSON.parse(pair) as [string, string];
+    return { current: signingKey(current), previous: previous ? signingKey(previous) : undefined } satisfies SigningKeys;
+  });
+  const revocationsOf = memoByValue(parseRevocations);
+  return {
+    async keys(): Promise<SigningKeys> {
+      const [current, previous] = await Promise.all([secrets.get(names.signingKey), secrets.getOptional(names.previousSigningKey)]);
+      return keysOf(JSON.stringify([current, previous]));
+    },
+    async revocations(): Promise<Revocations> {
+      return revocationsOf(await secrets.getOptional(names.revoked));
+    },
+  };
+}

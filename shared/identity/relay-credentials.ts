@@ -1,0 +1,181 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+
+/*
+ * Relay credentials: what an agent sends in `Authorization: Bearer ...` with every export. A JWT
+ * (HS256) signed with a key held in Key Vault, carrying who the credential was issued to and for
+ * which agent. Verification is local; results are cached per credential, so a request costs a map
+ * lookup plus the revocation check. The key id (`kid`) is derived from the key itself, so rotating
+ * means: the current key becomes the previous one, a new key becomes current, and credentials
+ * signed with either verify until the previous key is removed.
+ */
+
+export const AGENTS = ['claude-code', 'codex', 'gemini-cli', 'cursor'] as const;
+export type AgentName = (typeof AGENTS)[number];
+
+const ISSUER = 'coding-agent-relay';
+const AUDIENCE = 'otlp-relay';
+const TYPE = 'relay-credential+jwt';
+const CLOCK_TOLERANCE_SECONDS = 60;
+/** HS256 keys shorter than the hash output weaken it (RFC 7518 section 3.2). */
+export const MIN_KEY_BYTES = 32;
+const MAX_CACHED = 10_000;
+
+export interface SigningKey {
+  kid: string;
+  key: Uint8Array;
+}
+
+export interface SigningKeys {
+  current: SigningKey;
+  previous?: SigningKey;
+}
+
+/** Who sent an export, as the credential says. */
+export interface Caller {
+  userId: string;
+  email: string;
+  agent: AgentName;
+  credentialId: string;
+  expiresAt: number;
+}
+
+export interface Revocations {
+  credentialIds: ReadonlySet<string>;
+  /** User ids or emails whose every credential is revoked. */
+  users: ReadonlySet<string>;
+}
+
+/** A refusal the client sees as 401; `reason` never contains the credential. */
+export class CredentialError extends Error {}
+
+export function signingKey(secret: string): SigningKey {
+  const key = Buffer.from(secret, 'utf8');
+  if (key.length < MIN_KEY_BYTES) throw new Error(`relay signing key must be at least ${MIN_KEY_BYTES} bytes`);
+  return { kid: createHash('sha256').update(key).digest('hex').slice(0, 16), key };
+}
+
+/**
+ * The deny list: one entry per line (or comma-separated), either a credential id or `user:<id or email>`.
+ * Blank lines and lines starting with # are ignored.
+ */
+export function parseRevocations(text: string): Revocations {
+  const credentialIds = new Set<string>();
+  const users = new Set<string>();
+  for (const raw of text.split(/[\n,]/)) {
+    const entry = raw.trim();
+    if (!entry || entry.startsWith('#')) continue;
+    if (entry.startsWith('user:')) users.add(entry.slice(5).trim().toLowerCase());
+    else credentialIds.add(entry);
+  }
+  return { credentialIds, users };
+}
+
+export interface IssueRequest {
+  userId: string;
+  email: string;
+  agent: AgentName;
+  ttlSeconds: number;
+  now?: number;
+}
+
+export async function issueCredential(keys: SigningKeys, request: IssueRequest): Promise<{ credential: string; caller: Caller }> {
+  const issuedAt = Math.floor((request.now ?? Date.now()) / 1000);
+  const caller: Caller = {
+    userId: request.userId,
+    email: request.email,
+    agent: request.agent,
+    credentialId: randomUUID(),
+    expiresAt: issuedAt + request.ttlSeconds,
+  };
+  const credential = await new SignJWT({ email: caller.email, agent: caller.agent })
+    .setProtectedHeader({ alg: 'HS256', kid: keys.current.kid, typ: TYPE })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject(caller.userId)
+    .setJti(caller.credentialId)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(caller.expiresAt)
+    .sign(keys.current.key);
+  return { credential, caller };
+}
+
+export interface VerifierOptions {
+  keys: () => Promise<SigningKeys>;
+  revocations: () => Promise<Revocations>;
+  now?: () => number;
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+
+export class CredentialVerifier {
+  private readonly verified = new Map<string, { caller: Caller; kids: string }>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: VerifierOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The caller named by an Authorization header, or a CredentialError saying why not. */
+  async verify(authorization: string | undefined): Promise<Caller> {
+    if (!authorization) throw new CredentialError('missing credential: send Authorization: Bearer <relay credential>');
+    const match = BEARER.exec(authorization.trim());
+    if (!match) throw new CredentialError('malformed credential: expected Authorization: Bearer <relay credential>');
+    const token = match[1]!;
+    const keys = await this.options.keys();
+    const kids = keys.previous ? `${keys.current.kid} ${keys.previous.kid}` : keys.current.kid;
+    let entry = this.verified.get(token);
+    if (!entry || entry.kids !== kids) {
+      entry = { caller: await this.verifySignature(token, keys), kids };
+      if (this.verified.size >= MAX_CACHED) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, entry);
+    }
+    const { caller } = entry;
+    if (caller.expiresAt + CLOCK_TOLERANCE_SECONDS <= this.now() / 1000) {
+      this.verified.delete(token);
+      throw new CredentialError('credential expired: fetch a new agent config');
+    }
+    const revoked = await this.options.revocations();
+    if (revoked.credentialIds.has(caller.credentialId) || revoked.users.has(caller.userId.toLowerCase()) || revoked.users.has(caller.email.toLowerCase())) {
+      throw new CredentialError('credential revoked');
+    }
+    return caller;
+  }
+
+  private async verifySignature(token: string, keys: SigningKeys): Promise<Caller> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = [keys.current, keys.previous].find((k) => k && k.kid === header.kid);
+          if (!key) throw new CredentialError('credential signed with an unknown or retired key');
+          return key.key;
+        },
+        {
+          algorithms: ['HS256'],
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          typ: TYPE,
+          requiredClaims: ['sub', 'jti', 'exp', 'iat'],
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          currentDate: new Date(this.now()),
+        },
+      ));
+    } catch (err) {
+      throw toCredentialError(err);
+    }
+    const { sub, jti, exp, email, agent } = payload as JWTPayload & { email?: unknown; agent?: unknown };
+    if (typeof email !== 'string' || !AGENTS.includes(agent as AgentName)) throw new CredentialError('credential is missing its email or agent');
+    return { userId: sub!, email, agent: agent as AgentName, credentialId: jti!, expiresAt: exp! };
+  }
+}
+
+function toCredentialError(err: unknown): CredentialError {
+  if (err instanceof CredentialError) return err;
+  if (err instanceof errors.JWTExpired) return new CredentialError('credential expired: fetch a new agent config');
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new CredentialError('credential signature invalid');
+  if (err instanceof errors.JOSEAlgNotAllowed) return new CredentialError('credential uses a signing algorithm the relay does not accept');
+  if (err instanceof errors.JWTClaimValidationFailed) return new CredentialError(`credential not valid for this relay (${err.claim})`);
+  return new CredentialError('malformed credential');
+}

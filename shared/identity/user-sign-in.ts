@@ -1,0 +1,110 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+
+/*
+ * Who is asking, for endpoints that act for a person (agent configs). Three ways, one chosen by
+ * settings: Microsoft Entra ID access tokens validated here with jose (issuer, audience, signature
+ * against the tenant's JWKS, expiry and not-before with a small clock skew); App Service
+ * Authentication's principal header when explicitly trusted; or, in local mode only, a fixed local
+ * identity.
+ */
+
+export interface SignedInUser {
+  /** Stable id: the Entra object id (`oid`), else `sub`. */
+  id: string;
+  /** Email or UPN. */
+  email: string;
+  source: 'entra' | 'easy-auth' | 'local';
+}
+
+/** A refusal: 401, or 503 when the keys to check the token cannot be had. Never contains the token. */
+export class SignInError extends Error {
+  constructor(
+    message: string,
+    readonly status: 401 | 503 = 401,
+  ) {
+    super(message);
+  }
+}
+
+export type UserSignIn = (headers: Record<string, string | undefined>) => Promise<SignedInUser>;
+
+export interface EntraOptions {
+  audience: string;
+  /** Accepted issuers: for a tenant, its v2.0 and v1 issuers. */
+  issuers: string[];
+  jwksUrl: string;
+  clockToleranceSeconds?: number;
+}
+
+export function entraIssuers(tenantId: string): string[] {
+  return [`https://login.microsoftonline.com/${tenantId}/v2.0`, `https://sts.windows.net/${tenantId}/`];
+}
+
+export function entraJwksUrl(tenantId: string): string {
+  return `https://login.microsoftonline.com/${tenantId}/discovery/v2.0/keys`;
+}
+
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256'];
+
+export function entraSignIn(options: EntraOptions): UserSignIn {
+  // jose caches the key set and refetches it (rate-limited) when a token names an unknown kid.
+  const jwks = createRemoteJWKSet(new URL(options.jwksUrl), { cacheMaxAge: 60 * 60 * 1000, cooldownDuration: 30_000, timeoutDuration: 5000 });
+  return async (headers) => {
+    const token = /^Bearer +(\S+)$/.exec(headers.authorization?.trim() ?? '')?.[1];
+    if (!token) throw new SignInError('sign-in required: send Authorization: Bearer <Entra ID access token>');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, jwks, {
+        issuer: options.issuers,
+        audience: options.audience,
+        algorithms: ASYMMETRIC_ALGORITHMS,
+        clockTolerance: options.clockToleranceSeconds ?? 120,
+      }));
+    } catch (err) {
+      throw signInError(err);
+    }
+    const claims = payload as JWTPayload & Record<string, unknown>;
+    const id = typeof claims.oid === 'string' ? claims.oid : claims.sub;
+    const email = [claims.preferred_username, claims.upn, claims.email, claims.unique_name].find((v): v is string => typeof v === 'string');
+    if (!id || !email) throw new SignInError('access token names no user (oid/sub and preferred_username/upn/email expected)');
+    return { id, email, source: 'entra' };
+  };
+}
+
+function signInError(err: unknown): SignInError {
+  if (err instanceof errors.JWTExpired) return new SignInError('access token expired');
+  if (err instanceof errors.JWTClaimValidationFailed) return new SignInError(`access token not valid here (${err.claim})`);
+  if (err instanceof errors.JWKSNoMatchingKey) return new SignInError('access token signed with an unknown key');
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return new SignInError('access token uses a signing algorithm that is not accepted');
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new SignInError('access token signature invalid');
+  if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) return new SignInError('access token could not be verified: signing keys unavailable', 503);
+  return new SignInError('access token malformed');
+}
+
+/**
+ * App Service Authentication ("Easy Auth") validates the user in front of the app and passes the
+ * principal as base64 JSON in `x-ms-client-principal`, stripping that header from outside requests.
+ * Trust it only when the app runs behind it (setting TRUST_EASY_AUTH).
+ */
+export function easyAuthSignIn(): UserSignIn {
+  return async (headers) => {
+    const encoded = headers['x-ms-client-principal'];
+    if (!encoded) throw new SignInError('sign-in required (App Service Authentication principal missing)');
+    let principal: { claims?: { typ?: string; val?: string }[] };
+    try {
+      principal = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+    } catch {
+      throw new SignInError('App Service Authentication principal malformed');
+    }
+    const claim = (...types: string[]) => principal.claims?.find((c) => c.typ && types.includes(c.typ))?.val;
+    const id = claim('http://schemas.microsoft.com/identity/claims/objectidentifier', 'oid') ?? headers['x-ms-client-principal-id'];
+    const email = claim('preferred_username', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'upn', 'email', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress') ?? headers['x-ms-client-principal-name'];
+    if (!id || !email) throw new SignInError('App Service Authentication principal names no user');
+    return { id, email, source: 'easy-auth' };
+  };
+}
+
+/** Local mode only: everyone is the configured local developer. */
+export function localSignIn(user: { id: string; email: string }): UserSignIn {
+  return async () => ({ ...user, source: 'local' });
+}
