@@ -26,8 +26,29 @@ describe('loadSettings', () => {
     [{ DATABRICKS_AUTH: 'oauth-m2m' }, 'setting DATABRICKS_AUTH: expected pat when DATABRICKS_HOST is unset (oauth-m2m mints tokens at the workspace)'],
     [{ DATABRICKS_AUTH: 'password' }, 'setting DATABRICKS_AUTH: expected one of pat, oauth-m2m'],
     [{ DATABRICKS_TOKEN_SECRET_NAME: 'bad_name' }, 'setting DATABRICKS_TOKEN_SECRET_NAME: expected a Key Vault secret name (letters, digits, dashes)'],
+    [{ ...databricks, RELAY_AUTH: 'none' }, 'setting RELAY_AUTH: expected credential when DATABRICKS_HOST is set (none is for local mode only)'],
+    [{ ENTRA_TENANT_ID: 'contoso.onmicrosoft.com' }, 'setting ENTRA_AUDIENCE: expected the application ID URI or client id tokens are issued for (required with ENTRA_TENANT_ID or ENTRA_ISSUER)'],
+    [{ ENTRA_ISSUER: 'https://idp.example/', ENTRA_AUDIENCE: 'x' }, 'setting ENTRA_JWKS_URL: expected a JWKS URL (required with ENTRA_ISSUER when ENTRA_TENANT_ID is unset)'],
+    [{ ENTRA_TENANT_ID: 'a/b', ENTRA_AUDIENCE: 'x' }, 'setting ENTRA_TENANT_ID: expected a tenant id (GUID) or domain'],
+    [{ RELAY_CREDENTIAL_TTL_DAYS: '0' }, 'setting RELAY_CREDENTIAL_TTL_DAYS: expected an integer from 1 to 3650'],
   ])('refuses %j', (env, message) => {
     expect(() => loadSettings(env)).toThrow(message);
+  });
+
+  it('reads identity and privacy settings', () => {
+    const settings = loadSettings({ ...databricks, ENTRA_TENANT_ID: 'contoso.onmicrosoft.com', ENTRA_AUDIENCE: 'api://relay', PRIVACY_DENIED_LOG_ATTRIBUTES: ' prompt , ,secret ' });
+    expect(settings.userSignIn).toEqual({
+      kind: 'entra',
+      audience: 'api://relay',
+      issuers: ['https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0', 'https://sts.windows.net/contoso.onmicrosoft.com/'],
+      jwksUrl: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/discovery/v2.0/keys',
+    });
+    expect([...settings.privacy.logAttributes]).toEqual(['prompt', 'secret']);
+    expect([...settings.privacy.resourceAttributes]).toEqual(['process.command_args', 'process.command_line']);
+    expect(settings.credentialTtlSeconds).toBe(90 * 86_400);
+    expect(loadSettings({}).userSignIn).toEqual({ kind: 'local', id: 'local-developer', email: 'developer@localhost' });
+    expect(loadSettings({ ...databricks }).userSignIn).toEqual({ kind: 'none' });
+    expect(loadSettings({ TRUST_EASY_AUTH: 'true' }).userSignIn).toEqual({ kind: 'easy-auth' });
   });
 
   it('accepts a loopback http vault (emulators and tests)', () => {

@@ -61,7 +61,7 @@ describe('npm start (local mode) end to end', () => {
   });
 
   it('reports local mode on /api/health', async () => {
-    const health = await (await fetch(`${base}/api/health`)).json();
+    const health = (await (await fetch(`${base}/api/health`)).json()) as Record<string, string>;
     expect(health).toMatchObject({ status: 'ok', mode: 'local', secrets: 'environment', relayAuth: 'relay credential required' });
     expect(health.userSignIn).toMatch(/^LOCAL IDENTITY developer@localhost/);
   });

@@ -5,6 +5,9 @@ import type { PlainRequest } from '../../shared/http.js';
 import { otlpType } from '../../shared/otlp/schema.js';
 import { signalNamed, type Signal } from '../../shared/otlp/signals.js';
 import { exportGuard } from '../../shared/identity/export-guard.js';
+import { CredentialVerifier, parseRevocations, signingKey } from '../../shared/identity/relay-credentials.js';
+import { SecretUnavailableError } from '../../shared/secrets.js';
+import { ALICE, bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { exportHandler } from '../../shared/relay/handle-export.js';
 import type { Forward, ForwardOutcome } from '../../shared/relay/outcome.js';
 import { fixture } from '../fixtures.js';
@@ -138,5 +141,57 @@ describe('exportHandler', () => {
         }
       }
     }
+  });
+});
+
+describe('exportHandler with relay credentials', () => {
+  const keys = { current: signingKey(TEST_SIGNING_KEY) };
+  function guarded(keysAvailable = true) {
+    const verifier = new CredentialVerifier({
+      keys: async () => {
+        if (!keysAvailable) throw new SecretUnavailableError('cannot read secret "relay-signing-key" from Key Vault (503)');
+        return keys;
+      },
+      revocations: async () => parseRevocations(''),
+    });
+    return exportGuard({ verifier, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
+  }
+
+  it.each([
+    ['no Authorization header', undefined, 'missing credential: send Authorization: Bearer <relay credential>', 'Bearer realm="coding-agent-relay"'],
+    ['a malformed one', 'Bearer not-a-credential', 'malformed credential: expected Authorization: Bearer <relay credential>', 'Bearer realm="coding-agent-relay", error="invalid_token"'],
+    ['a wrongly signed one', 'other', 'credential signed with an unknown or retired key', 'Bearer realm="coding-agent-relay", error="invalid_token"'],
+  ])('answers 401 for %s and forwards nothing', async (_case, authorization, message, challenge) => {
+    const { forward, calls } = recordingForward();
+    const header = authorization === 'other' ? await bearerFor('codex', ALICE, 'another-signing-key-0123456789abcdef0123456789') : authorization;
+    const headers: Record<string, string> = { ...protobufHeaders };
+    if (header) headers.authorization = header;
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: guarded(), forward })('metrics', post(claudeMetrics.body, headers));
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe(challenge);
+    expect(statusOf(response.body, 'application/x-protobuf')).toEqual({ code: 16, message });
+    expect(Buffer.from(response.body).toString('latin1')).not.toContain(header?.slice(7) || '\u0000none');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('forwards the stamped export of a valid credential', async () => {
+    const { forward, calls } = recordingForward();
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: guarded(), forward })(
+      'metrics',
+      post(claudeMetrics.body, { ...protobufHeaders, authorization: await bearerFor('claude-code') }),
+    );
+    expect(response.status).toBe(200);
+    expect(Buffer.from(calls[0]!.protobuf).includes(ALICE.email)).toBe(true);
+  });
+
+  it('answers 503 when the signing key cannot be read', async () => {
+    const { forward, calls } = recordingForward();
+    const response = await exportHandler({ maxBodyBytes: MAX, guard: guarded(false), forward })(
+      'metrics',
+      post(claudeMetrics.body, { ...protobufHeaders, authorization: await bearerFor('claude-code') }),
+    );
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('2');
+    expect(calls).toHaveLength(0);
   });
 });
