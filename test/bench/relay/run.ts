@@ -1,13 +1,15 @@
 /*
- * npm run bench: the Claude Code metrics fixture posted by one load generator (wrk) to
- *   1. the loopback upstream directly,
+ * npm run bench: OTLP metrics exports posted by one load generator (wrk) in one run, interleaved, to
+ *   1. the loopback upstream directly (Claude Code fixture),
  *   2. nginx proxy_pass injecting the same two headers (Authorization, table header),
  *   3. a bare Node proxy (node:http + the relay's undici pool, headers injected, nothing else):
  *      the floor for any relay written in Node, so the relay's own overhead can be told apart,
- *   4. the relay (the local runner, forwarding to the same upstream, its token from a loopback
- *      Key Vault read through the real SDK and a managed identity endpoint),
- * in one run, interleaved, and reports requests/s, p50/p99, Key Vault reads per 10,000 requests
- * and the relay's peak RSS. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2).
+ *   4. the relay without credentials or privacy guard (RELAY_AUTH=none, empty deny lists),
+ *   5. the relay as shipped: credential verified, identity stamped, privacy guard on;
+ * 4 and 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
+ * same upstream, the Databricks token and signing key read from a loopback Key Vault through the
+ * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, Key Vault reads per 10,000
+ * requests, peak RSS. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2).
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -17,11 +19,11 @@ import { join } from 'node:path';
 import { fakeKeyVault } from '../../fakes/key-vault.js';
 import { fakeManagedIdentity } from '../../fakes/managed-identity.js';
 import { FIXTURE_DIR } from '../../fixtures.js';
+import { issueCredential, signingKey } from '../../../shared/identity/relay-credentials.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const BODY_FILE = join(FIXTURE_DIR, 'claude-code-2.1.197.metrics.pb');
 const TABLE = 'main.telemetry.agents_otel_metrics';
 const children: ChildProcess[] = [];
 
@@ -98,9 +100,9 @@ function toMs(value: string, unit: string): number {
 }
 
 // wrk runs asynchronously: the fake Key Vault and identity endpoint live in this process and must answer meanwhile.
-async function wrk(url: string, seconds: number): Promise<Result> {
+async function wrk(url: string, seconds: number, bodyFile: string, authorization = ''): Promise<Result> {
   const { stdout: out } = await promisify(execFile)('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', join(import.meta.dirname, 'post.lua'), url], {
-    env: { ...process.env, BODY_FILE },
+    env: { ...process.env, BODY_FILE: bodyFile, AUTHORIZATION: authorization },
   });
   if (process.env.BENCH_DEBUG) console.log(out);
   const latency = (p: string) => {
@@ -125,66 +127,91 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+interface Case {
+  name: string;
+  url: string;
+  bodyFile: string;
+  authorization?: string;
+}
+
 async function main(): Promise<void> {
   ensureTools();
   const token = 'dapi-bench-token';
-  const vault = await fakeKeyVault({ 'databricks-token': token });
+  const signingKeySecret = 'bench-signing-key-0123456789abcdef0123456789';
+  const vault = await fakeKeyVault({ 'databricks-token': token, 'relay-signing-key': signingKeySecret });
   const identity = await fakeManagedIdentity();
   const tsx = ['--import', 'tsx'];
   const upstream = await start(process.execPath, [...tsx, join(import.meta.dirname, 'upstream.ts')], process.env, /listening (\d+)/);
   const upstreamPort = Number(upstream.match[1]);
   const nginxPort = await startNginx(upstreamPort, token);
   const bare = await start(process.execPath, [...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
-  const relay = await start(
-    process.execPath,
-    ['dist/shared/local/main.js'],
-    {
-      PATH: process.env.PATH,
-      ...identity.env,
-      LOCAL_PORT: '0',
-      OTEL_INGEST_URL: `http://127.0.0.1:${upstreamPort}/api/2.0/otel`,
-      KEY_VAULT_URL: vault.url,
-      UC_CATALOG: 'main_bench',
-      UC_SCHEMA: 'telemetry',
-      UC_TABLE_PREFIX: 'agents',
-    },
-    /on (http:\/\/127\.0\.0\.1:\d+)/,
-  );
-  console.log(`relay at ${relay.match[1]}`);
-  const targets = {
-    direct: `http://127.0.0.1:${upstreamPort}/api/2.0/otel/v1/metrics`,
-    nginx: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`,
-    bareNode: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`,
-    relay: `${relay.match[1]}/api/otel/v1/metrics`,
+  const relayEnv = {
+    PATH: process.env.PATH,
+    ...identity.env,
+    LOCAL_PORT: '0',
+    OTEL_INGEST_URL: `http://127.0.0.1:${upstreamPort}/api/2.0/otel`,
+    KEY_VAULT_URL: vault.url,
+    UC_CATALOG: 'main_bench',
+    UC_SCHEMA: 'telemetry',
+    UC_TABLE_PREFIX: 'agents',
   };
-  const results: Record<keyof typeof targets, Result[]> = { direct: [], nginx: [], bareNode: [], relay: [] };
-  for (const url of Object.values(targets)) await wrk(url, 2); // warm up JITs and connection pools
+  const ready = /on (http:\/\/127\.0\.0\.1:\d+)/;
+  // The relay as issue "OTLP relay" built it (no credential, nothing removed) and as shipped (credential
+  // verified, identity stamped, privacy guard on), side by side.
+  const plain = await start(process.execPath, ['dist/shared/local/main.js'], { ...relayEnv, RELAY_AUTH: 'none', PRIVACY_DENIED_RESOURCE_ATTRIBUTES: '', PRIVACY_DENIED_LOG_ATTRIBUTES: '' }, ready);
+  const guarded = await start(process.execPath, ['dist/shared/local/main.js'], relayEnv, ready);
+  const { credential } = await issueCredential({ current: signingKey(signingKeySecret) }, { userId: 'bench-user', email: 'bench@example.com', agent: 'codex', ttlSeconds: 3600 });
+  const auth = `Bearer ${credential}`;
+  const claude = join(FIXTURE_DIR, 'claude-code-2.1.197.metrics.pb');
+  const codex = join(FIXTURE_DIR, 'codex-0.169.0.metrics.pb');
+  const cases: Case[] = [
+    { name: 'direct', url: `http://127.0.0.1:${upstreamPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
+    { name: 'nginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
+    { name: 'bareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: claude },
+    { name: 'relayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: claude },
+    { name: 'relayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: claude, authorization: auth },
+    { name: 'codexRelayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: codex },
+    { name: 'codexRelayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: codex, authorization: auth },
+  ];
+  const results = new Map<string, Result[]>(cases.map((c) => [c.name, []]));
+  for (const c of cases) await wrk(c.url, 2, c.bodyFile, c.authorization); // warm up JITs and connection pools
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, url] of Object.entries(targets) as [keyof typeof targets, string][]) {
-      const result = await wrk(url, SECONDS);
-      results[name].push(result);
-      console.log(`round ${round + 1} ${name.padEnd(8)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
+    for (const c of cases) {
+      const result = await wrk(c.url, SECONDS, c.bodyFile, c.authorization);
+      results.get(c.name)!.push(result);
+      console.log(`round ${round + 1} ${c.name.padEnd(17)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
     }
   }
-  const relayRequests = results.relay.reduce((n, r) => n + r.requests, 0);
   const summary = Object.fromEntries(
-    Object.entries(results).map(([name, rs]) => [
+    [...results].map(([name, rs]) => [
       name,
-      { requestsPerSecond: Math.round(median(rs.map((r) => r.requestsPerSecond))), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)), errors: rs.reduce((n, r) => n + r.errors, 0) },
+      {
+        requestsPerSecond: Math.round(median(rs.map((r) => r.requestsPerSecond))),
+        p50Ms: Number(median(rs.map((r) => r.p50Ms)).toFixed(2)),
+        p99Ms: Number(median(rs.map((r) => r.p99Ms)).toFixed(2)),
+        errors: rs.reduce((n, r) => n + r.errors, 0),
+      },
     ]),
-  ) as Record<keyof typeof targets, { requestsPerSecond: number; p50Ms: number; p99Ms: number; errors: number }>;
+  );
+  const rps = (name: string) => summary[name]!.requestsPerSecond;
+  const ratio = (a: string, b: string) => Number((rps(a) / rps(b)).toFixed(2));
+  const relayRequests = ['relayGuarded', 'codexRelayGuarded', 'relayPlain', 'codexRelayPlain'].reduce((n, name) => n + results.get(name)!.reduce((m, r) => m + r.requests, 0), 0);
   const report = {
     date: new Date().toISOString(),
-    body: `claude-code-2.1.197.metrics.pb (${readFileSync(BODY_FILE).length} bytes)`,
-    load: `wrk -t2 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS}s, medians`,
+    bodies: { claude: `claude-code-2.1.197.metrics.pb (${readFileSync(claude).length} bytes)`, codex: `codex-0.169.0.metrics.pb (${readFileSync(codex).length} bytes)` },
+    load: `wrk -t2 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS}s each, interleaved; medians`,
     ...summary,
-    relayVsNginx: Number((summary.relay.requestsPerSecond / summary.nginx.requestsPerSecond).toFixed(2)),
-    bareNodeVsNginx: Number((summary.bareNode.requestsPerSecond / summary.nginx.requestsPerSecond).toFixed(2)),
-    relayVsBareNode: Number((summary.relay.requestsPerSecond / summary.bareNode.requestsPerSecond).toFixed(2)),
-    keyVaultReadsPer10kRequests: Number(((vault.reads() / relayRequests) * 10_000).toFixed(3)),
+    ratios: {
+      relayGuardedVsNginx: ratio('relayGuarded', 'nginx'),
+      relayPlainVsNginx: ratio('relayPlain', 'nginx'),
+      bareNodeVsNginx: ratio('bareNode', 'nginx'),
+      guardedVsPlainClaude: ratio('relayGuarded', 'relayPlain'),
+      guardedVsPlainCodex: ratio('codexRelayGuarded', 'codexRelayPlain'),
+    },
     keyVaultReads: vault.reads(),
+    keyVaultReadsPer10kRequests: Number(((vault.reads() / relayRequests) * 10_000).toFixed(3)),
     relayRequests,
-    relayPeakRssMb: peakRssMb(relay.child.pid!),
+    peakRssMb: { relayPlain: peakRssMb(plain.child.pid!), relayGuarded: peakRssMb(guarded.child.pid!) },
   };
   console.log(JSON.stringify(report, null, 2));
   writeFileSync(join(import.meta.dirname, 'last-run.json'), JSON.stringify(report, null, 2) + '\n');

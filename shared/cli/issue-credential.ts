@@ -1,0 +1,38 @@
+import { parseArgs } from 'node:util';
+import { credentialSecrets } from '../identity/credential-secrets.js';
+import { AGENTS, issueCredential, type AgentName } from '../identity/relay-credentials.js';
+import { localEnvironment } from '../local/local-settings.js';
+import { withLocalSecrets } from '../local/local-secrets.js';
+import { secretCacheFor } from '../secrets.js';
+import { loadSettings } from '../settings.js';
+
+/*
+ * npm run credential -- --user-id <id> --email <email> --agent <agent> [--days <n>]
+ * Issues a relay credential with the signing key the app uses (Key Vault, or the environment and
+ * .local/ in local mode). The credential goes to stdout, alone, for scripts; details to stderr.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { 'user-id': { type: 'string' }, email: { type: 'string' }, agent: { type: 'string' }, days: { type: 'string' } },
+  });
+  const userId = values['user-id'];
+  const email = values.email;
+  const agent = values.agent as AgentName | undefined;
+  if (!userId || !email || !agent || !AGENTS.includes(agent)) {
+    throw new Error(`usage: npm run credential -- --user-id <id> --email <email> --agent <${AGENTS.join('|')}> [--days <n>]`);
+  }
+  const env = localEnvironment(process.env);
+  const settings = loadSettings(env);
+  const days = values.days === undefined ? settings.credentialTtlSeconds / 86_400 : Number(values.days);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new Error('--days: expected an integer from 1 to 3650');
+  const secrets = secretCacheFor(settings, withLocalSecrets(settings, env), (m) => console.error(m));
+  const keys = await credentialSecrets(secrets, settings.credentialSecretNames).keys();
+  const { credential, caller } = await issueCredential(keys, { userId, email, agent, ttlSeconds: days * 86_400 });
+  console.error(`credential ${caller.credentialId} for ${email} (${agent}), key ${keys.current.kid}, expires ${new Date(caller.expiresAt * 1000).toISOString()}`);
+  console.log(credential);
+}
+
+main().catch((err: unknown) => {
+  console.error((err as Error).message);
+  process.exit(1);
+});
