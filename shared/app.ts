@@ -1,3 +1,4 @@
+import { configHandler, type ConfigHandler } from './agents/handle-config.js';
 import { databricksTokenProvider } from './databricks-token.js';
 import { jsonResponse, type Handler, type PlainRequest, type PlainResponse } from './http.js';
 import { credentialSecrets } from './identity/credential-secrets.js';
@@ -15,7 +16,7 @@ import { exportHandler, type ExportHandler } from './relay/handle-export.js';
 import { errorResponse } from './relay/respond.js';
 import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
-import { secretCacheFor, type SecretCache } from './secrets.js';
+import { secretCacheFor, SecretUnavailableError, type SecretCache } from './secrets.js';
 import { loadSettings, type Env, type Settings, type UserSignInSettings } from './settings.js';
 
 export interface Logger {
@@ -28,6 +29,8 @@ export interface App {
   settings: Settings;
   secrets: SecretCache;
   exportSignal: ExportHandler;
+  /** GET /api/config/{agent} and /api/config/install.sh. */
+  config: ConfigHandler;
   health: Handler;
   /** Signs in the person behind a request (agent configs); undefined when not configured. */
   userSignIn: UserSignIn | undefined;
@@ -40,6 +43,7 @@ export interface App {
 
 const EXPORT_ROUTE = /^\/api\/otel\/v1\/([^/?]+)\/?(?:\?.*)?$/;
 const HEALTH_ROUTE = /^\/api\/health\/?(?:\?.*)?$/;
+const CONFIG_ROUTE = /^\/api\/config\/([^/?]+)\/?(?:\?.*)?$/;
 
 function userSignInFor(settings: UserSignInSettings): UserSignIn | undefined {
   switch (settings.kind) {
@@ -94,12 +98,19 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     maxSockets: settings.upstreamMaxSockets,
   });
   const forward = withConcurrencyLimit(withTokenRefresh(upstream, tokens, (m) => log.warn(m)), settings.maxInflight);
+  const credentialKeys = credentialSecrets(secrets, settings.credentialSecretNames);
   const guard = exportGuard({
-    verifier: settings.relayAuth === 'credential' ? new CredentialVerifier(credentialSecrets(secrets, settings.credentialSecretNames)) : undefined,
+    verifier: settings.relayAuth === 'credential' ? new CredentialVerifier(credentialKeys) : undefined,
     deniedResourceAttributes: settings.privacy.resourceAttributes,
     deniedLogAttributes: settings.privacy.logAttributes,
   });
-  const exportSignal = guarded(exportHandler({ maxBodyBytes: settings.maxBodyBytes, guard, forward }), log);
+  const exportSignal = guarded(exportHandler({ maxBodyBytes: settings.maxBodyBytes, guard, forward }), log, 'export');
+  const userSignIn = userSignInFor(settings.userSignIn);
+  const config = guarded(
+    configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (m) => log.warn(m) }),
+    log,
+    'config',
+  );
 
   const health: Handler = async () =>
     jsonResponse(200, {
@@ -117,6 +128,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     const exportMatch = EXPORT_ROUTE.exec(request.url);
     if (exportMatch) return exportSignal(decodeURIComponent(exportMatch[1]!), request);
     if (HEALTH_ROUTE.test(request.url)) return health(request);
+    const configMatch = CONFIG_ROUTE.exec(request.url);
+    if (configMatch) return config(decodeURIComponent(configMatch[1]!), request);
     return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
   };
 
@@ -124,8 +137,9 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     settings,
     secrets,
     exportSignal,
+    config,
     health,
-    userSignIn: userSignInFor(settings.userSignIn),
+    userSignIn,
     handle,
     telemetryDb,
     async close() {
@@ -136,14 +150,22 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
   };
 }
 
-/** Anything unexpected is logged and answered with a generic 500: internals never reach a client. */
-function guarded(handler: ExportHandler, log: Logger): ExportHandler {
-  return async (signal: string, request: PlainRequest): Promise<PlainResponse> => {
+/**
+ * Anything unexpected is logged and answered with a generic 500 (internals never reach a client);
+ * a secret that cannot be read right now is a 503 the client may retry.
+ */
+function guarded(handler: ExportHandler, log: Logger, what: string): ExportHandler {
+  return async (target: string, request: PlainRequest): Promise<PlainResponse> => {
     try {
-      return await handler(signal, request);
+      return await handler(target, request);
     } catch (err) {
-      log.error(`export ${signal} failed: ${(err as Error).stack ?? String(err)}`);
-      return errorResponse(codecFor(request.headers['content-type']) ?? jsonCodec, 500, 'internal error');
+      const codec = codecFor(request.headers['content-type']) ?? jsonCodec;
+      if (err instanceof SecretUnavailableError) {
+        log.warn(`${what} ${target}: ${err.message}`);
+        return errorResponse(codec, 503, 'a secret the relay needs is unavailable right now', { 'retry-after': '5' });
+      }
+      log.error(`${what} ${target} failed: ${(err as Error).stack ?? String(err)}`);
+      return errorResponse(codec, 500, 'internal error');
     }
   };
 }

@@ -16,6 +16,24 @@ export type UserSignInSettings =
   | { kind: 'local'; id: string; email: string }
   | { kind: 'none' };
 
+export type AgentName = 'claude-code' | 'codex' | 'gemini-cli' | 'cursor';
+export const AGENT_NAMES: readonly AgentName[] = ['claude-code', 'codex', 'gemini-cli', 'cursor'];
+
+/** What the config endpoint writes into agent configs. */
+export interface AgentConfigSettings {
+  /** AI Gateway base URL; unset: the config endpoint answers 503. */
+  gatewayUrl: string | undefined;
+  /** This app's public base URL; unset outside local mode and Azure: the config endpoint answers 503. */
+  relayPublicUrl: string | undefined;
+  paths: { anthropic: string; openai: string; gemini: string; cursor: string };
+  models: { claudeCode: string; codex: string; geminiCli: string; cursor: string[] };
+  offered: readonly AgentName[];
+  /** Key Vault secret name holding a user's gateway token; `{user}` is the user's id. */
+  gatewayTokenSecretPattern: string;
+  /** Shell command printing a gateway token, for agents that run one; undefined: none. */
+  gatewayTokenHelper: string | undefined;
+}
+
 export interface Settings {
   /** `local` when DATABRICKS_HOST is unset: embedded ingest + DuckDB, no Azure needed. */
   mode: 'local' | 'databricks';
@@ -43,6 +61,7 @@ export interface Settings {
   credentialTtlSeconds: number;
   privacy: { resourceAttributes: ReadonlySet<string>; logAttributes: ReadonlySet<string> };
   userSignIn: UserSignInSettings;
+  agents: AgentConfigSettings;
   localPort: number;
   localDuckdbPath: string;
 }
@@ -161,6 +180,44 @@ function userSignIn(env: Env, local: boolean): UserSignInSettings {
   return { kind: 'none' };
 }
 
+/** Entra ID token for Azure Databricks (its application id), printed by the Azure CLI. */
+export const DEFAULT_GATEWAY_TOKEN_HELPER = 'az account get-access-token --resource 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query accessToken -o tsv';
+const MODEL = /^[A-Za-z0-9._:-]{1,100}$/;
+const PATH = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+
+function agentSettings(env: Env, local: boolean, localPort: number): AgentConfigSettings {
+  const model = (name: string, fallback: string) => matching(env, name, MODEL, 'a model name (letters, digits, . _ : -)', fallback);
+  const path = (name: string, fallback: string) => matching(env, name, PATH, 'a URL path starting with /', fallback).replace(/\/$/, '');
+  const cursorModels = [...list(env, 'MODELS_CURSOR', 'databricks-claude-opus-4-6,databricks-gpt-5-2')];
+  for (const m of cursorModels) if (!MODEL.test(m)) invalid('MODELS_CURSOR', 'comma-separated model names');
+  const offered = [...list(env, 'CONFIG_AGENTS', AGENT_NAMES.join(','))];
+  for (const a of offered) if (!(AGENT_NAMES as readonly string[]).includes(a)) invalid('CONFIG_AGENTS', `a comma-separated subset of ${AGENT_NAMES.join(', ')}`);
+  const pattern = text(env, 'GATEWAY_TOKEN_SECRET_PATTERN') ?? 'gateway-token-{user}';
+  if (!pattern.includes('{user}') || !SECRET_NAME.test(pattern.replace('{user}', 'u'))) invalid('GATEWAY_TOKEN_SECRET_PATTERN', 'a Key Vault secret name containing {user}');
+  const helper = env.GATEWAY_TOKEN_HELPER === undefined ? DEFAULT_GATEWAY_TOKEN_HELPER : env.GATEWAY_TOKEN_HELPER.trim();
+  if (/[\r\n]/.test(helper)) invalid('GATEWAY_TOKEN_HELPER', 'a one-line shell command (empty: no helper)');
+  const host = text(env, 'WEBSITE_HOSTNAME'); // set by App Service / Functions in Azure
+  return {
+    gatewayUrl: url(env, 'AI_GATEWAY_URL'),
+    relayPublicUrl: url(env, 'RELAY_PUBLIC_URL') ?? (local ? `http://127.0.0.1:${localPort}` : host ? `https://${host}` : undefined),
+    paths: {
+      anthropic: path('AI_GATEWAY_PATH_ANTHROPIC', '/anthropic'),
+      openai: path('AI_GATEWAY_PATH_OPENAI', '/openai/v1'),
+      gemini: path('AI_GATEWAY_PATH_GEMINI', '/gemini'),
+      cursor: path('AI_GATEWAY_PATH_CURSOR', '/cursor/v1'),
+    },
+    models: {
+      claudeCode: model('MODEL_CLAUDE_CODE', 'databricks-claude-opus-4-6'),
+      codex: model('MODEL_CODEX', 'databricks-gpt-5-2'),
+      geminiCli: model('MODEL_GEMINI_CLI', 'databricks-gemini-2-5-flash'),
+      cursor: cursorModels,
+    },
+    offered: offered as AgentName[],
+    gatewayTokenSecretPattern: pattern,
+    gatewayTokenHelper: helper === '' ? undefined : helper,
+  };
+}
+
 export function loadSettings(env: Env): Settings {
   const databricksHost = url(env, 'DATABRICKS_HOST');
   const local = databricksHost === undefined;
@@ -201,6 +258,7 @@ export function loadSettings(env: Env): Settings {
       logAttributes: list(env, 'PRIVACY_DENIED_LOG_ATTRIBUTES', DEFAULT_DENIED_LOG_ATTRIBUTES),
     },
     userSignIn: userSignIn(env, local),
+    agents: agentSettings(env, local, integer(env, 'LOCAL_PORT', 7071, 0, 65_535)),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',
   };

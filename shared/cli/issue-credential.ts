@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { credentialSecrets } from '../identity/credential-secrets.js';
-import { AGENTS, issueCredential, type AgentName } from '../identity/relay-credentials.js';
+import { issueCredential } from '../identity/relay-credentials.js';
 import { localEnvironment } from '../local/local-settings.js';
 import { withLocalSecrets } from '../local/local-secrets.js';
 import { secretCacheFor } from '../secrets.js';
-import { loadSettings } from '../settings.js';
+import { AGENT_NAMES, loadSettings, type AgentName } from '../settings.js';
 
 /*
  * npm run credential -- --user-id <id> --email <email> --agent <agent> [--days <n>]
@@ -18,8 +18,8 @@ async function main(): Promise<void> {
   const userId = values['user-id'];
   const email = values.email;
   const agent = values.agent as AgentName | undefined;
-  if (!userId || !email || !agent || !AGENTS.includes(agent)) {
-    throw new Error(`usage: npm run credential -- --user-id <id> --email <email> --agent <${AGENTS.join('|')}> [--days <n>]`);
+  if (!userId || !email || !agent || !AGENT_NAMES.includes(agent)) {
+    throw new Error(`usage: npm run credential -- --user-id <id> --email <email> --agent <${AGENT_NAMES.join('|')}> [--days <n>]`);
   }
   const env = localEnvironment(process.env);
   const settings = loadSettings(env);

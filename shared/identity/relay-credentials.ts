@@ -1,5 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { AGENT_NAMES, type AgentName } from '../settings.js';
 
 /*
  * Relay credentials: what an agent sends in `Authorization: Bearer ...` with every export. A JWT
@@ -10,8 +11,7 @@ import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
  * signed with either verify until the previous key is removed.
  */
 
-export const AGENTS = ['claude-code', 'codex', 'gemini-cli', 'cursor'] as const;
-export type AgentName = (typeof AGENTS)[number];
+export type { AgentName };
 
 const ISSUER = 'coding-agent-relay';
 const AUDIENCE = 'otlp-relay';
@@ -79,14 +79,22 @@ export interface IssueRequest {
   now?: number;
 }
 
+/**
+ * Issues a credential. Issue time is the start of the UTC day, expiry `ttlSeconds` after the end of
+ * that day, and the id is derived from key, user, agent and day: fetching a config twice on one day
+ * yields the same file (idempotent installs). Revoking that id revokes that day's credential of that
+ * user for that agent.
+ */
 export async function issueCredential(keys: SigningKeys, request: IssueRequest): Promise<{ credential: string; caller: Caller }> {
-  const issuedAt = Math.floor((request.now ?? Date.now()) / 1000);
+  const now = Math.floor((request.now ?? Date.now()) / 1000);
+  const issuedAt = now - (now % 86_400);
+  const digest = createHash('sha256').update(`${keys.current.kid}\n${request.userId}\n${request.email}\n${request.agent}\n${issuedAt}\n${request.ttlSeconds}`).digest('hex');
   const caller: Caller = {
     userId: request.userId,
     email: request.email,
     agent: request.agent,
-    credentialId: randomUUID(),
-    expiresAt: issuedAt + request.ttlSeconds,
+    credentialId: `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`,
+    expiresAt: issuedAt + 86_400 + request.ttlSeconds,
   };
   const credential = await new SignJWT({ email: caller.email, agent: caller.agent })
     .setProtectedHeader({ alg: 'HS256', kid: keys.current.kid, typ: TYPE })
@@ -166,7 +174,7 @@ export class CredentialVerifier {
       throw toCredentialError(err);
     }
     const { sub, jti, exp, email, agent } = payload as JWTPayload & { email?: unknown; agent?: unknown };
-    if (typeof email !== 'string' || !AGENTS.includes(agent as AgentName)) throw new CredentialError('credential is missing its email or agent');
+    if (typeof email !== 'string' || !AGENT_NAMES.includes(agent as AgentName)) throw new CredentialError('credential is missing its email or agent');
     return { userId: sub!, email, agent: agent as AgentName, credentialId: jti!, expiresAt: exp! };
   }
 }

@@ -24,6 +24,18 @@ async function issue(keys: SigningKeys = { current: KEY }, ttlSeconds = 3600, no
 }
 
 describe('issueCredential + CredentialVerifier', () => {
+  it('issues the same credential for the same user, agent and key within a UTC day', async () => {
+    const day = Date.UTC(2026, 10, 22);
+    const morning = await issueCredential({ current: KEY }, { ...ALICE, agent: 'codex', ttlSeconds: 86_400, now: day + 1000 });
+    const evening = await issueCredential({ current: KEY }, { ...ALICE, agent: 'codex', ttlSeconds: 86_400, now: day + 86_000_000 });
+    const tomorrow = await issueCredential({ current: KEY }, { ...ALICE, agent: 'codex', ttlSeconds: 86_400, now: day + 86_400_000 });
+    const otherAgent = await issueCredential({ current: KEY }, { ...ALICE, agent: 'claude-code', ttlSeconds: 86_400, now: day + 1000 });
+    expect(evening.credential).toBe(morning.credential);
+    expect(tomorrow.credential).not.toBe(morning.credential);
+    expect(otherAgent.caller.credentialId).not.toBe(morning.caller.credentialId);
+    expect(morning.caller.expiresAt).toBe((day + 2 * 86_400_000) / 1000);
+  });
+
   it('round-trips the identity, agent, id and expiry', async () => {
     const { credential, caller } = await issue();
     const verified = await verifier().verify(`Bearer ${credential}`);
@@ -60,7 +72,7 @@ describe('issueCredential + CredentialVerifier', () => {
     const { credential } = await issue({ current: KEY }, 600, now);
     const v = verifier({ current: KEY }, NOBODY_REVOKED, () => now);
     await v.verify(`Bearer ${credential}`);
-    now += 3600_000;
+    now += 2 * 86_400_000;
     await expect(v.verify(`Bearer ${credential}`)).rejects.toThrow('credential expired: fetch a new agent config');
     await expect(verifier({ current: KEY }, NOBODY_REVOKED, () => now).verify(`Bearer ${credential}`)).rejects.toThrow('credential expired');
   });

@@ -1,0 +1,248 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The agents start slowly (Codex, Gemini: seconds); give each test room.
+const AGENT_TIMEOUT_MS = 120_000;
+import { fakeModelApis } from '../fakes/model-apis.js';
+import type { FakeServer } from '../fakes/http-server.js';
+import { TEST_SIGNING_KEY } from '../credentials.js';
+import { agentClis } from './agent-clis.js';
+
+/*
+ * The real Claude Code, Codex and Gemini CLIs, configured only by what the relay's config endpoint
+ * hands out, answer one prompt through loopback fakes of the AI Gateway's model APIs; their
+ * telemetry goes through the relay (credential checked, identity stamped) into the embedded ingest.
+ */
+
+const run = promisify(execFile);
+const LOCAL_USER = { id: 'local-developer', email: 'developer@localhost' };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Runner {
+  child: ChildProcess;
+  url: string;
+  dbPath: string;
+  stop(): Promise<void>;
+}
+
+async function startRunner(dir: string, models: FakeServer, extraEnv: Record<string, string>): Promise<Runner> {
+  const port = await freePort();
+  const dbPath = join(dir, 'telemetry.duckdb');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'shared/local/main.ts'], {
+    env: {
+      PATH: process.env.PATH,
+      LOCAL_PORT: String(port),
+      LOCAL_DUCKDB_PATH: dbPath,
+      RELAY_SIGNING_KEY: TEST_SIGNING_KEY,
+      AI_GATEWAY_URL: models.url,
+      GATEWAY_TOKEN_HELPER: 'echo helper-gateway-token',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes(' on http://')) resolve();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`runner exited with ${code}: ${log}`)));
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    dbPath,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/** What `curl -o <path> <relay>/api/config/<agent>` does. */
+async function fetchConfig(relay: string, target: string, path: string): Promise<Response> {
+  const response = await fetch(`${relay}/api/config/${target}`);
+  expect(response.status, `GET /api/config/${target}`).toBe(200);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, Buffer.from(await response.clone().arrayBuffer()));
+  return response;
+}
+
+/** Runs an agent non-interactively (stdin closed: Codex reads a piped stdin as more prompt) in a fresh folder. */
+async function runAgent(command: string, args: string[], home: string, env: Record<string, string> = {}): Promise<string> {
+  const work = mkdtempSync(join(home, 'work-'));
+  const child = spawn(command, args, { cwd: work, env: { PATH: process.env.PATH, HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${command} exited with ${code}: ${stderr.slice(-2000)}`);
+  return stdout;
+}
+
+async function telemetryRows(dbPath: string): Promise<{ service: string; email: string; id: string; agent: string; table: string; n: number }[]> {
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  try {
+    const rows = [];
+    for (const table of ['agents_otel_metrics', 'agents_otel_logs', 'agents_otel_spans']) {
+      const reader = await connection.runAndReadAll(
+        `SELECT resource.attributes['service.name'] AS service, resource.attributes['user.email'] AS email,
+           resource.attributes['user.id'] AS id, resource.attributes['coding_agent.name'] AS agent, count(*) AS n
+         FROM coding_agents.${table} GROUP BY ALL ORDER BY ALL`,
+      );
+      rows.push(...reader.getRowObjectsJson().map((r) => ({ ...(r as Record<string, string>), table, n: Number(r.n) })));
+    }
+    return rows as never;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+const clis = agentClis();
+
+describe.each([
+  { tokenSource: 'the user secret in Key Vault', env: { GATEWAY_TOKEN_LOCAL_DEVELOPER: 'user-secret-gateway-token' }, gatewayToken: 'user-secret-gateway-token', agents: ['claude-code', 'codex', 'gemini-cli'] },
+  { tokenSource: 'the Azure CLI helper', env: {}, gatewayToken: 'helper-gateway-token', agents: ['claude-code', 'codex'] },
+])('real agent CLIs with configs from the relay, gateway token from $tokenSource', ({ env, gatewayToken, agents }) => {
+  let dir: string;
+  let models: FakeServer;
+  let runner: Runner;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-agents-'));
+    models = await fakeModelApis();
+    runner = await startRunner(dir, models, env);
+  });
+
+  afterAll(async () => {
+    await runner?.stop();
+    await models?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.runIf(agents.includes('claude-code'))('claude -p answers through the gateway with the config from GET /api/config/claude-code', async () => {
+    const home = join(dir, 'claude-home');
+    const response = await fetchConfig(runner.url, 'claude-code', join(home, '.claude', 'settings.json'));
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="settings.json"');
+    expect(await runAgent(clis.claude, ['-p', 'say hi'], home)).toContain('hi');
+    const call = models.requests.find((r) => r.url.startsWith('/anthropic/v1/messages'));
+    expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
+    expect(call?.headers['x-databricks-use-coding-agent-mode']).toBe('true');
+  }, AGENT_TIMEOUT_MS);
+
+  it.runIf(agents.includes('codex'))('codex exec answers through the gateway with the config from GET /api/config/codex', async () => {
+    const home = join(dir, 'codex-home');
+    const response = await fetchConfig(runner.url, 'codex', join(home, '.codex', 'config.toml'));
+    expect(response.headers.get('content-type')).toBe('application/toml');
+    expect(await runAgent(clis.codex, ['exec', '--skip-git-repo-check', 'say hi'], home)).toContain('hi');
+    const call = models.requests.find((r) => r.url === '/openai/v1/responses');
+    expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
+  }, AGENT_TIMEOUT_MS);
+
+  it.runIf(agents.includes('gemini-cli'))('gemini -p answers through the gateway with both files from GET /api/config/gemini-cli', async () => {
+    const home = join(dir, 'gemini-home');
+    await fetchConfig(runner.url, 'gemini-cli?file=env', join(home, '.gemini', '.env'));
+    await fetchConfig(runner.url, 'gemini-cli?file=settings', join(home, '.gemini', 'settings.json'));
+    expect(await runAgent(clis.gemini, ['-p', 'say hi'], home, { GEMINI_CLI_TRUST_WORKSPACE: 'true' })).toContain('hi');
+    const call = models.requests.find((r) => r.url.includes(':streamGenerateContent'));
+    expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
+  }, AGENT_TIMEOUT_MS);
+
+  it("lands each agent's telemetry in DuckDB, stamped with the user's identity", async () => {
+    await runner.stop(); // the agents flushed on exit; DuckDB is readable once the runner is gone
+    const rows = await telemetryRows(runner.dbPath);
+    const services = new Set(rows.map((r) => r.service));
+    const expected = { 'claude-code': 'claude-code', codex: 'codex_exec', 'gemini-cli': 'gemini-cli' } as Record<string, string>;
+    for (const agent of agents) expect(services, `telemetry of ${agent}`).toContain(expected[agent]);
+    for (const row of rows) {
+      expect(row).toMatchObject({ email: LOCAL_USER.email, id: LOCAL_USER.id });
+      expect(row.service.startsWith(row.agent)).toBe(true);
+    }
+    expect(rows.filter((r) => r.table === 'agents_otel_logs').length).toBeGreaterThan(0);
+  });
+});
+
+describe('install.sh', () => {
+  let dir: string;
+  let models: FakeServer;
+  let runner: Runner;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-install-'));
+    models = await fakeModelApis();
+    runner = await startRunner(dir, models, {});
+  });
+
+  afterAll(async () => {
+    await runner?.stop();
+    await models?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('merges into existing files without losing unrelated keys, keeps backups, and is idempotent', async () => {
+    const home = join(dir, 'home');
+    const file = (path: string, body: string) => {
+      mkdirSync(dirname(join(home, path)), { recursive: true });
+      writeFileSync(join(home, path), body);
+    };
+    file('.claude/settings.json', JSON.stringify({ permissions: { allow: ['Bash(ls)'] }, env: { MY_VAR: 'keep', ANTHROPIC_MODEL: 'old-model' } }, null, 2));
+    file('.codex/config.toml', 'model = "old"\napproval_policy = "never"\n\n[projects."/src/app"]\ntrust_level = "trusted"\n\n[otel.exporter.otlp-http]\nendpoint = "https://old.example/v1/logs"\n');
+    file('.gemini/.env', 'MY_KEY=keep-me\nGEMINI_MODEL=old\n');
+    file('.gemini/settings.json', JSON.stringify({ theme: 'Dracula', telemetry: { enabled: false, outfile: '/tmp/x' } }));
+
+    const script = await (await fetch(`${runner.url}/api/config/install.sh?agents=claude-code,codex,gemini-cli`)).text();
+    writeFileSync(join(dir, 'install.sh'), script);
+    const first = await run('sh', [join(dir, 'install.sh')], { env: { PATH: process.env.PATH, HOME: home } });
+    expect(first.stdout).toContain('backup in');
+
+    const claude = JSON.parse(readFileSync(join(home, '.claude/settings.json'), 'utf8'));
+    expect(claude.permissions).toEqual({ allow: ['Bash(ls)'] });
+    expect(claude.env).toMatchObject({ MY_VAR: 'keep', ANTHROPIC_MODEL: 'databricks-claude-opus-4-6', CLAUDE_CODE_ENABLE_TELEMETRY: '1' });
+    expect(claude.apiKeyHelper).toBe('echo helper-gateway-token');
+
+    const codex = readFileSync(join(home, '.codex/config.toml'), 'utf8');
+    const { parse } = await import('smol-toml');
+    const toml = parse(codex) as any;
+    expect(toml).toMatchObject({ model: 'databricks-gpt-5-2', approval_policy: 'never', model_provider: 'databricks', projects: { '/src/app': { trust_level: 'trusted' } } });
+    expect(toml.otel.exporter['otlp-http'].endpoint).toBe(`${runner.url}/api/otel/v1/logs`);
+
+    expect(readFileSync(join(home, '.gemini/.env'), 'utf8')).toMatch(/^MY_KEY=keep-me$/m);
+    expect(readFileSync(join(home, '.gemini/.env'), 'utf8')).toMatch(/^GEMINI_MODEL="databricks-gemini-2-5-flash"$/m);
+    const gemini = JSON.parse(readFileSync(join(home, '.gemini/settings.json'), 'utf8'));
+    expect(gemini).toMatchObject({ theme: 'Dracula', telemetry: { enabled: true, outfile: '/tmp/x', otlpProtocol: 'http', logPrompts: false } });
+
+    const backups = (sub: string) => readdirSync(join(home, sub)).filter((f) => f.includes('.bak.'));
+    expect(backups('.claude')).toHaveLength(1);
+    expect(backups('.codex')).toHaveLength(1);
+    expect(backups('.gemini')).toHaveLength(2);
+
+    const snapshot = () => ['.claude/settings.json', '.codex/config.toml', '.gemini/.env', '.gemini/settings.json'].map((p) => readFileSync(join(home, p), 'utf8'));
+    const before = snapshot();
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // a new timestamp would show as a new backup
+    const second = await run('sh', [join(dir, 'install.sh')], { env: { PATH: process.env.PATH, HOME: home } });
+    expect(second.stdout.match(/unchanged/g)).toHaveLength(4);
+    expect(snapshot()).toEqual(before);
+    expect(backups('.claude')).toHaveLength(1);
+    expect(backups('.gemini')).toHaveLength(2);
+  });
+});
