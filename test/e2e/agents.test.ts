@@ -120,7 +120,7 @@ async function telemetryRows(dbPath: string): Promise<{ service: string; email: 
 
 const clis = agentClis();
 
-describe.each([
+describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: string; agents: string[] }>([
   { tokenSource: 'the user secret in Key Vault', env: { GATEWAY_TOKEN_LOCAL_DEVELOPER: 'user-secret-gateway-token' }, gatewayToken: 'user-secret-gateway-token', agents: ['claude-code', 'codex', 'gemini-cli'] },
   { tokenSource: 'the Azure CLI helper', env: {}, gatewayToken: 'helper-gateway-token', agents: ['claude-code', 'codex'] },
 ])('real agent CLIs with configs from the relay, gateway token from $tokenSource', ({ env, gatewayToken, agents }) => {
