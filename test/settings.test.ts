@@ -31,6 +31,12 @@ describe('loadSettings', () => {
     [{ ENTRA_ISSUER: 'https://idp.example/', ENTRA_AUDIENCE: 'x' }, 'setting ENTRA_JWKS_URL: expected a JWKS URL (required with ENTRA_ISSUER when ENTRA_TENANT_ID is unset)'],
     [{ ENTRA_TENANT_ID: 'a/b', ENTRA_AUDIENCE: 'x' }, 'setting ENTRA_TENANT_ID: expected a tenant id (GUID) or domain'],
     [{ RELAY_CREDENTIAL_TTL_DAYS: '0' }, 'setting RELAY_CREDENTIAL_TTL_DAYS: expected an integer from 1 to 3650'],
+    [{ MODEL_CODEX: 'gpt"5' }, 'setting MODEL_CODEX: expected a model name (letters, digits, . _ : -)'],
+    [{ AI_GATEWAY_PATH_OPENAI: 'openai/v1' }, 'setting AI_GATEWAY_PATH_OPENAI: expected a URL path starting with /'],
+    [{ MODELS_CURSOR: 'a,b c' }, 'setting MODELS_CURSOR: expected comma-separated model names'],
+    [{ CONFIG_AGENTS: 'codex,vim' }, 'setting CONFIG_AGENTS: expected a comma-separated subset of claude-code, codex, gemini-cli, cursor'],
+    [{ GATEWAY_TOKEN_SECRET_PATTERN: 'gateway-token' }, 'setting GATEWAY_TOKEN_SECRET_PATTERN: expected a Key Vault secret name containing {user}'],
+    [{ GATEWAY_TOKEN_HELPER: 'a\nb' }, 'setting GATEWAY_TOKEN_HELPER: expected a one-line shell command (empty: no helper)'],
   ])('refuses %j', (env, message) => {
     expect(() => loadSettings(env)).toThrow(message);
   });
@@ -49,6 +55,13 @@ describe('loadSettings', () => {
     expect(loadSettings({}).userSignIn).toEqual({ kind: 'local', id: 'local-developer', email: 'developer@localhost' });
     expect(loadSettings({ ...databricks }).userSignIn).toEqual({ kind: 'none' });
     expect(loadSettings({ TRUST_EASY_AUTH: 'true' }).userSignIn).toEqual({ kind: 'easy-auth' });
+  });
+
+  it('derives the public URL: local port, or the App Service host name in Azure', () => {
+    expect(loadSettings({ LOCAL_PORT: '7080' }).agents.relayPublicUrl).toBe('http://127.0.0.1:7080');
+    expect(loadSettings({ ...databricks, WEBSITE_HOSTNAME: 'relay.azurewebsites.net' }).agents.relayPublicUrl).toBe('https://relay.azurewebsites.net');
+    expect(loadSettings({ ...databricks, RELAY_PUBLIC_URL: 'https://relay.contoso.example/' }).agents.relayPublicUrl).toBe('https://relay.contoso.example');
+    expect(loadSettings(databricks).agents.relayPublicUrl).toBeUndefined();
   });
 
   it('accepts a loopback http vault (emulators and tests)', () => {
