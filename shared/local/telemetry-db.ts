@@ -27,11 +27,14 @@ export class TelemetryDb {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     await connection.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${names.catalog}`);
     await connection.run(`CREATE SCHEMA IF NOT EXISTS ${names.catalog}.${names.schema}`);
+    // Dates and timestamps mean UTC, as in the usage roll-up.
+    await connection.run(`SET TimeZone = 'UTC'`);
     const tables = {} as Record<SignalName, TableDdl>;
     for (const [signal, file] of Object.entries(DDL_FILE_BY_SIGNAL) as [SignalName, string][]) {
       tables[signal] = loadTableDdl(file, names);
       await connection.run(tables[signal].duckdb);
     }
+    await connection.run(loadTableDdl('usage_daily', names).duckdb);
     return new TelemetryDb(connection, instance, tables, names);
   }
 

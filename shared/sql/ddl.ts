@@ -44,17 +44,24 @@ function projectRoot(): string {
   return dir;
 }
 
-/** Reads `infra/sql/<file>.sql` with the table names filled in. Names must be validated identifiers. */
-export function loadTableDdl(file: string, names: TableNames): TableDdl {
-  const template = readFileSync(join(projectRoot(), 'infra', 'sql', `${file}.sql`), 'utf8');
-  const databricks = template
+/**
+ * Reads `infra/sql/<file>.sql` without its comment lines and with the table names filled in. Names
+ * must be validated identifiers (settings.ts does).
+ */
+export function readSql(file: string, names: TableNames): string {
+  return readFileSync(join(projectRoot(), 'infra', 'sql', `${file}.sql`), 'utf8')
     .split('\n')
-    .filter((line) => !line.startsWith('--'))
+    .filter((line) => !line.trimStart().startsWith('--'))
     .join('\n')
     .replaceAll('{catalog}', names.catalog)
     .replaceAll('{schema}', names.schema)
     .replaceAll('{prefix}', names.prefix)
     .trim();
+}
+
+/** A table's Databricks DDL from infra/sql, and the same table for DuckDB. */
+export function loadTableDdl(file: string, names: TableNames): TableDdl {
+  const databricks = readSql(file, names);
   const parsed = parseCreateTable(databricks);
   const columns = parsed.columns.map((c) => `  "${c.name}" ${duckdbType(c.type)}`).join(',\n');
   return { table: parsed.table, columns: parsed.columns, databricks, duckdb: `CREATE TABLE IF NOT EXISTS ${parsed.table} (\n${columns}\n)` };

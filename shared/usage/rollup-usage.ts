@@ -1,0 +1,65 @@
+import { readSql, type TableNames } from '../sql/ddl.js';
+import { renderSql } from './dialect.js';
+import type { UsageStore } from './usage-store.js';
+
+export interface UsageRange {
+  /** First and last UTC day, YYYY-MM-DD, inclusive. */
+  from: string;
+  to: string;
+}
+
+const DAY_MS = 86_400_000;
+const NANOS_PER_DAY = 86_400_000_000_000n;
+const MAX_DAYS = 366;
+
+export class UsageRangeError extends Error {}
+
+function dayNumber(date: string, name: string): number {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
+    throw new UsageRangeError(`${name}: expected a date as YYYY-MM-DD, got "${date}"`);
+  }
+  return Date.parse(`${date}T00:00:00Z`) / DAY_MS;
+}
+
+/** The last `windowDays` UTC days up to and including the day of `now`: late exports are picked up. */
+export function recentDays(now: Date, windowDays: number): UsageRange {
+  const today = Math.floor(now.getTime() / DAY_MS);
+  const iso = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+  return { from: iso(today - windowDays + 1), to: iso(today) };
+}
+
+export function parseRange(range: UsageRange): { fromDay: number; toDay: number } {
+  const fromDay = dayNumber(range.from, 'from');
+  const toDay = dayNumber(range.to, 'to');
+  if (toDay < fromDay) throw new UsageRangeError(`from (${range.from}) is after to (${range.to})`);
+  if (toDay - fromDay + 1 > MAX_DAYS) throw new UsageRangeError(`at most ${MAX_DAYS} days at a time`);
+  return { fromDay, toDay };
+}
+
+/** The statement and its parameters, for a dialect (tests check both). */
+export function rollupStatement(store: Pick<UsageStore, 'dialect'>, names: TableNames, range: UsageRange, now: Date) {
+  const { fromDay, toDay } = parseRange(range);
+  return {
+    sql: renderSql(readSql('usage_daily_rollup', names), store.dialect),
+    params: {
+      from_day: BigInt(fromDay),
+      to_day: BigInt(toDay),
+      // One day before the window: the previous points of cumulative series.
+      from_nanos: BigInt(fromDay - 1) * NANOS_PER_DAY,
+      to_nanos: BigInt(toDay + 1) * NANOS_PER_DAY,
+      computed_at: now.toISOString(),
+    },
+  };
+}
+
+/**
+ * Recomputes the usage of every day in the range from the raw tables and merges it into the usage
+ * table by (date, agent, user, model): reruns change nothing, late data is picked up.
+ */
+export async function rollupUsage(store: UsageStore, names: TableNames, range: UsageRange, now = new Date()): Promise<{ range: UsageRange; rows: number }> {
+  const { sql, params } = rollupStatement(store, names, range, now);
+  await store.execute(sql, params);
+  const countSql = `SELECT count(*) AS n FROM ${names.catalog}.${names.schema}.${names.prefix}_usage_daily WHERE usage_date BETWEEN CAST(:from AS DATE) AND CAST(:to AS DATE)`;
+  const [count] = await store.query(renderSql(countSql, store.dialect), { from: range.from, to: range.to });
+  return { range, rows: Number(count?.n ?? 0) };
+}
