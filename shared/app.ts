@@ -18,6 +18,9 @@ import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
 import { secretCacheFor, SecretUnavailableError, type SecretCache } from './secrets.js';
 import { loadSettings, type Env, type Settings, type UserSignInSettings } from './settings.js';
+import { usageHandler } from './usage/handle-usage.js';
+import { recentDays, rollupUsage, type UsageRange } from './usage/rollup-usage.js';
+import { USAGE_NOT_CONFIGURED, usageStoreFor } from './usage/usage-store-for.js';
 
 export interface Logger {
   info(message: string): void;
@@ -31,6 +34,10 @@ export interface App {
   exportSignal: ExportHandler;
   /** GET /api/config/{agent} and /api/config/install.sh. */
   config: ConfigHandler;
+  /** POST /api/usage/rollup (admin). */
+  usage: Handler;
+  /** Recomputes the usage of a range of days (the timer uses the recent window). */
+  runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
   health: Handler;
   /** Signs in the person behind a request (agent configs); undefined when not configured. */
   userSignIn: UserSignIn | undefined;
@@ -43,6 +50,7 @@ export interface App {
 
 const EXPORT_ROUTE = /^\/api\/otel\/v1\/([^/?]+)\/?(?:\?.*)?$/;
 const HEALTH_ROUTE = /^\/api\/health\/?(?:\?.*)?$/;
+const USAGE_ROUTE = /^\/api\/usage\/rollup\/?(?:\?.*)?$/;
 const CONFIG_ROUTE = /^\/api\/config\/([^/?]+)\/?(?:\?.*)?$/;
 
 function userSignInFor(settings: UserSignInSettings): UserSignIn | undefined {
@@ -80,8 +88,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
   let ingestUrl = settings.otelIngestUrl;
   let telemetryDb: TelemetryDb | undefined;
   let ingest: Served | undefined;
+  const names = { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
   if (!ingestUrl) {
-    const names = { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
     telemetryDb = await TelemetryDb.open(settings.localDuckdbPath, names);
     const handler = embeddedIngest({ db: telemetryDb, token: await tokens.token(), tableHeader: settings.ucTableHeader, maxBodyBytes: settings.maxBodyBytes });
     ingest = await serve(handler, { host: '127.0.0.1', port: 0, maxBodyBytes: settings.maxBodyBytes });
@@ -104,20 +112,23 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     deniedResourceAttributes: settings.privacy.resourceAttributes,
     deniedLogAttributes: settings.privacy.logAttributes,
   });
-  const exportSignal = guarded(exportHandler({ maxBodyBytes: settings.maxBodyBytes, guard, forward }), log, 'export');
+  const exportOf = exportHandler({ maxBodyBytes: settings.maxBodyBytes, guard, forward });
+  const exportSignal: ExportHandler = (signal, request) => answerSafely(() => exportOf(signal, request), request, log, `export ${signal}`);
   const userSignIn = userSignInFor(settings.userSignIn);
-  const config = guarded(
-    configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (m) => log.warn(m) }),
-    log,
-    'config',
-  );
+  const configOf = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (m) => log.warn(m) });
+  const config: ConfigHandler = (target, request) => answerSafely(() => configOf(target, request), request, log, `config ${target}`);
+
+  const usageStore = usageStoreFor(settings, { telemetryDb, tokens, warn: (m) => log.warn(m) });
+  const usageOf = usageHandler({ store: usageStore, names, windowDays: settings.usage.windowDays });
+  const usage: Handler = (request) => answerSafely(() => usageOf(request), request, log, 'usage roll-up');
 
   const health: Handler = async () =>
     jsonResponse(200, {
       status: 'ok',
       mode: settings.mode,
       ingest: telemetryDb ? `embedded, rows in DuckDB file ${settings.localDuckdbPath}` : ingestUrl,
-      tables: `${tablePrefix}_otel_metrics | _otel_logs | _otel_spans`,
+      tables: `${tablePrefix}_otel_metrics | _otel_logs | _otel_spans | _usage_daily`,
+      usageRollup: usageStore ? `${usageStore.dialect}, schedule "${settings.usage.schedule}" (UTC), last ${settings.usage.windowDays} days` : 'not configured',
       secrets: secrets.source.kind,
       databricksAuth: settings.databricksAuth,
       relayAuth: settings.relayAuth === 'credential' ? 'relay credential required' : 'NONE: exports are not authenticated (local mode)',
@@ -128,6 +139,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     const exportMatch = EXPORT_ROUTE.exec(request.url);
     if (exportMatch) return exportSignal(decodeURIComponent(exportMatch[1]!), request);
     if (HEALTH_ROUTE.test(request.url)) return health(request);
+    if (USAGE_ROUTE.test(request.url)) return usage(request);
     const configMatch = CONFIG_ROUTE.exec(request.url);
     if (configMatch) return config(decodeURIComponent(configMatch[1]!), request);
     return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
@@ -138,12 +150,18 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     secrets,
     exportSignal,
     config,
+    usage,
+    async runUsage(range = recentDays(new Date(), settings.usage.windowDays)) {
+      if (!usageStore) throw new Error(USAGE_NOT_CONFIGURED);
+      return rollupUsage(usageStore, names, range);
+    },
     health,
     userSignIn,
     handle,
     telemetryDb,
     async close() {
       await upstream.close();
+      await usageStore?.close();
       await ingest?.close();
       telemetryDb?.close();
     },
@@ -151,23 +169,21 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
 }
 
 /**
- * Anything unexpected is logged and answered with a generic 500 (internals never reach a client);
- * a secret that cannot be read right now is a 503 the client may retry.
+ * Runs a handler so that anything unexpected is logged and answered with a generic 500 (internals
+ * never reach a client), and a secret that cannot be read right now with a 503 the client may retry.
  */
-function guarded(handler: ExportHandler, log: Logger, what: string): ExportHandler {
-  return async (target: string, request: PlainRequest): Promise<PlainResponse> => {
-    try {
-      return await handler(target, request);
-    } catch (err) {
-      const codec = codecFor(request.headers['content-type']) ?? jsonCodec;
-      if (err instanceof SecretUnavailableError) {
-        log.warn(`${what} ${target}: ${err.message}`);
-        return errorResponse(codec, 503, 'a secret the relay needs is unavailable right now', { 'retry-after': '5' });
-      }
-      log.error(`${what} ${target} failed: ${(err as Error).stack ?? String(err)}`);
-      return errorResponse(codec, 500, 'internal error');
+async function answerSafely(run: () => Promise<PlainResponse>, request: PlainRequest, log: Logger, what: string): Promise<PlainResponse> {
+  try {
+    return await run();
+  } catch (err) {
+    const codec = codecFor(request.headers['content-type']) ?? jsonCodec;
+    if (err instanceof SecretUnavailableError) {
+      log.warn(`${what}: ${err.message}`);
+      return errorResponse(codec, 503, 'a secret the relay needs is unavailable right now', { 'retry-after': '5' });
     }
-  };
+    log.error(`${what} failed: ${(err as Error).stack ?? String(err)}`);
+    return errorResponse(codec, 500, 'internal error');
+  }
 }
 
 let processApp: Promise<App> | undefined;

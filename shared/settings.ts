@@ -34,6 +34,17 @@ export interface AgentConfigSettings {
   gatewayTokenHelper: string | undefined;
 }
 
+export interface UsageSettings {
+  /** SQL warehouse HTTP path (/sql/1.0/warehouses/<id>); required for the roll-up in Databricks mode. */
+  warehouseHttpPath: string | undefined;
+  /** Days recomputed by each scheduled run, ending today (UTC). */
+  windowDays: number;
+  /** 6-field NCRONTAB, UTC. */
+  schedule: string;
+  maxAttempts: number;
+  statementTimeoutSeconds: number;
+}
+
 export interface Settings {
   /** `local` when DATABRICKS_HOST is unset: embedded ingest + DuckDB, no Azure needed. */
   mode: 'local' | 'databricks';
@@ -62,6 +73,7 @@ export interface Settings {
   privacy: { resourceAttributes: ReadonlySet<string>; logAttributes: ReadonlySet<string> };
   userSignIn: UserSignInSettings;
   agents: AgentConfigSettings;
+  usage: UsageSettings;
   localPort: number;
   localDuckdbPath: string;
 }
@@ -218,6 +230,21 @@ function agentSettings(env: Env, local: boolean, localPort: number): AgentConfig
   };
 }
 
+/** Azure Functions timers take 6-field NCRONTAB expressions (seconds first). */
+const NCRONTAB = /^\S+ \S+ \S+ \S+ \S+ \S+$/;
+
+function usageSettings(env: Env): UsageSettings {
+  const schedule = text(env, 'USAGE_SCHEDULE') ?? '0 15 0 * * *';
+  if (!NCRONTAB.test(schedule) || !/^[0-9*/,\- A-Za-z]+$/.test(schedule)) invalid('USAGE_SCHEDULE', 'a 6-field NCRONTAB expression such as "0 15 0 * * *"');
+  return {
+    warehouseHttpPath: text(env, 'DATABRICKS_WAREHOUSE_HTTP_PATH') === undefined ? undefined : matching(env, 'DATABRICKS_WAREHOUSE_HTTP_PATH', /^\/sql\/[0-9.]+\/warehouses\/[A-Za-z0-9]+$/, 'an HTTP path such as /sql/1.0/warehouses/<id>'),
+    windowDays: integer(env, 'USAGE_WINDOW_DAYS', 3, 1, 31),
+    schedule,
+    maxAttempts: integer(env, 'USAGE_MAX_ATTEMPTS', 5, 1, 10),
+    statementTimeoutSeconds: integer(env, 'USAGE_STATEMENT_TIMEOUT_SECONDS', 900, 10, 172_800),
+  };
+}
+
 export function loadSettings(env: Env): Settings {
   const databricksHost = url(env, 'DATABRICKS_HOST');
   const local = databricksHost === undefined;
@@ -259,6 +286,7 @@ export function loadSettings(env: Env): Settings {
     },
     userSignIn: userSignIn(env, local),
     agents: agentSettings(env, local, integer(env, 'LOCAL_PORT', 7071, 0, 65_535)),
+    usage: usageSettings(env),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',
   };

@@ -1,0 +1,40 @@
+import { databricksTokenProvider } from '../databricks-token.js';
+import { localEnvironment } from '../local/local-settings.js';
+import { withLocalSecrets } from '../local/local-secrets.js';
+import { TelemetryDb } from '../local/telemetry-db.js';
+import { secretCacheFor } from '../secrets.js';
+import { loadSettings } from '../settings.js';
+import { usageStoreFor } from '../usage/usage-store-for.js';
+
+/**
+ * What the command-line tools share with the app: the same settings (environment and
+ * local.settings.json), secrets and, for SQL, the same store: the SQL warehouse in Databricks mode,
+ * the DuckDB file in local mode (which `npm start` must not hold open at the same time).
+ */
+export async function cliContext() {
+  const env = localEnvironment(process.env);
+  const settings = loadSettings(env);
+  const secrets = secretCacheFor(settings, withLocalSecrets(settings, env), (m) => console.error(m));
+  const names = { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
+  const openStore = async () => {
+    let telemetryDb: TelemetryDb | undefined;
+    if (settings.mode === 'local') {
+      try {
+        telemetryDb = await TelemetryDb.open(settings.localDuckdbPath, names);
+      } catch (err) {
+        throw new Error(`cannot open ${settings.localDuckdbPath} (${(err as Error).message.split('\n')[0]}); if npm start is running, stop it or use POST /api/usage/rollup`);
+      }
+    }
+    const store = usageStoreFor(settings, { telemetryDb, tokens: databricksTokenProvider(settings, secrets), warn: (m) => console.error(m) });
+    if (!store) throw new Error('no SQL engine: set DATABRICKS_WAREHOUSE_HTTP_PATH');
+    return { store, close: async () => { await store.close(); telemetryDb?.close(); } };
+  };
+  return { settings, secrets, names, openStore };
+}
+
+export function runCli(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error((err as Error).message);
+    process.exit(1);
+  });
+}
