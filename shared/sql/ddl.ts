@@ -49,7 +49,12 @@ function projectRoot(): string {
  * must be validated identifiers (settings.ts does).
  */
 export function readSql(file: string, names: TableNames): string {
-  return readFileSync(join(projectRoot(), 'infra', 'sql', `${file}.sql`), 'utf8')
+  return fillSql(readFileSync(join(projectRoot(), 'infra', 'sql', `${file}.sql`), 'utf8'), names);
+}
+
+/** SQL text without its comment lines and with `{catalog}`, `{schema}`, `{prefix}` filled in. */
+export function fillSql(text: string, names: TableNames): string {
+  return text
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('--'))
     .join('\n')
