@@ -69,7 +69,7 @@ function userSignInFor(settings: UserSignInSettings): UserSignIn | undefined {
 function describeSignIn(settings: UserSignInSettings): string {
   switch (settings.kind) {
     case 'entra':
-      return `Entra ID access tokens for ${settings.audience}`;
+      return `Entra ID access tokens for ${settings.audience.join(' or ')}`;
     case 'easy-auth':
       return 'App Service Authentication principal header';
     case 'local':

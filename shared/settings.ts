@@ -11,7 +11,7 @@ export type DatabricksAuth = 'pat' | 'oauth-m2m';
 
 /** How endpoints that act for a person learn who it is (see identity/user-sign-in.ts). */
 export type UserSignInSettings =
-  | { kind: 'entra'; audience: string; issuers: string[]; jwksUrl: string }
+  | { kind: 'entra'; audience: string[]; issuers: string[]; jwksUrl: string }
   | { kind: 'easy-auth' }
   | { kind: 'local'; id: string; email: string }
   | { kind: 'none' };
@@ -178,7 +178,8 @@ function userSignIn(env: Env, local: boolean): UserSignInSettings {
   const issuer = url(env, 'ENTRA_ISSUER');
   const jwksUrl = url(env, 'ENTRA_JWKS_URL');
   if (tenant !== undefined || issuer !== undefined) {
-    const audience = text(env, 'ENTRA_AUDIENCE') ?? invalid('ENTRA_AUDIENCE', 'the application ID URI or client id tokens are issued for (required with ENTRA_TENANT_ID or ENTRA_ISSUER)');
+    const audience = [...list(env, 'ENTRA_AUDIENCE', '')];
+    if (audience.length === 0) invalid('ENTRA_AUDIENCE', 'the application ID URI or client id tokens are issued for (required with ENTRA_TENANT_ID or ENTRA_ISSUER)');
     if (tenant === undefined && jwksUrl === undefined) invalid('ENTRA_JWKS_URL', 'a JWKS URL (required with ENTRA_ISSUER when ENTRA_TENANT_ID is unset)');
     return {
       kind: 'entra',

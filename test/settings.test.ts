@@ -45,7 +45,7 @@ describe('loadSettings', () => {
     const settings = loadSettings({ ...databricks, ENTRA_TENANT_ID: 'contoso.onmicrosoft.com', ENTRA_AUDIENCE: 'api://relay', PRIVACY_DENIED_LOG_ATTRIBUTES: ' prompt , ,secret ' });
     expect(settings.userSignIn).toEqual({
       kind: 'entra',
-      audience: 'api://relay',
+      audience: ['api://relay'],
       issuers: ['https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0', 'https://sts.windows.net/contoso.onmicrosoft.com/'],
       jwksUrl: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/discovery/v2.0/keys',
     });

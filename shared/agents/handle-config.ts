@@ -83,7 +83,7 @@ export function configHandler(deps: ConfigDeps): ConfigHandler {
       if (chosen.length === 0 || unknown.length > 0) {
         return jsonResponse(400, { error: `unknown agent(s): ${unknown.join(', ') || '(none given)'}`, supported: agents.offered });
       }
-      const audience = settings.userSignIn.kind === 'entra' ? settings.userSignIn.audience : undefined;
+      const audience = settings.userSignIn.kind === 'entra' ? settings.userSignIn.audience[0] : undefined;
       const body = installScript({ relayUrl: agents.relayPublicUrl, agents: [...new Set(chosen)] as AgentName[], audience });
       return file({ filename: 'install.sh', path: 'install.sh', contentType: 'text/x-shellscript; charset=utf-8', body });
     }

@@ -29,7 +29,8 @@ export class SignInError extends Error {
 export type UserSignIn = (headers: Record<string, string | undefined>) => Promise<SignedInUser>;
 
 export interface EntraOptions {
-  audience: string;
+  /** Accepted audiences: the API's client id (v2 tokens) and/or its application ID URI (v1). */
+  audience: string[];
   /** Accepted issuers: for a tenant, its v2.0 and v1 issuers. */
   issuers: string[];
   jwksUrl: string;

@@ -45,7 +45,7 @@ describe('configHandler', () => {
   });
 
   it('answers 401 without a valid user token', async () => {
-    const entra = entraSignIn({ audience: 'api://relay', issuers: ['https://login.microsoftonline.com/t/v2.0'], jwksUrl: 'http://127.0.0.1:9/keys' });
+    const entra = entraSignIn({ audience: ['api://relay'], issuers: ['https://login.microsoftonline.com/t/v2.0'], jwksUrl: 'http://127.0.0.1:9/keys' });
     const response = await handler({}, entra)('codex', get('/api/config/codex'));
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer realm="coding-agent-relay"');

@@ -21,7 +21,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ keys: [publicJwk] }));
   });
-  signIn = entraSignIn({ audience: AUDIENCE, issuers: [ISSUER, `https://sts.windows.net/${TENANT}/`], jwksUrl: `${jwks.url}/discovery/v2.0/keys` });
+  signIn = entraSignIn({ audience: [AUDIENCE], issuers: [ISSUER, `https://sts.windows.net/${TENANT}/`], jwksUrl: `${jwks.url}/discovery/v2.0/keys` });
 });
 afterAll(() => jwks.close());
 
@@ -95,7 +95,7 @@ describe('entraSignIn', () => {
   });
 
   it('answers 503 when the key set cannot be fetched', async () => {
-    const unreachable = entraSignIn({ audience: AUDIENCE, issuers: [ISSUER], jwksUrl: 'http://127.0.0.1:9/keys' });
+    const unreachable = entraSignIn({ audience: [AUDIENCE], issuers: [ISSUER], jwksUrl: 'http://127.0.0.1:9/keys' });
     const error = (await unreachable(bearer(await token())).catch((e: unknown) => e)) as SignInError;
     expect(error.status).toBe(503);
   });

@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ignore from 'ignore';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadSettings, type Env } from '../shared/settings.js';
+
+/*
+ * Checks that keep the deployment story true: every setting the code reads is declared in infra/ and
+ * documented in the README (and infra/ sets nothing the code does not read), and what
+ * `func azure functionapp publish` would upload (the folder filtered by .funcignore) is the compiled
+ * app without tests, sources or local settings.
+ */
+
+const ROOT = join(import.meta.dirname, '..');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+/** Local mode only (no meaning in Azure), or set by the platform itself. */
+const NOT_FOR_AZURE = new Set(['LOCAL_PORT', 'LOCAL_DUCKDB_PATH', 'LOCAL_USER_ID', 'LOCAL_USER_EMAIL', 'WEBSITE_HOSTNAME']);
+/** App settings the platform needs rather than the code. */
+const PLATFORM = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_\w+)$/;
+
+/** Every setting loadSettings reads, found by handing it environments that record each lookup. */
+function settingsTheCodeReads(): Set<string> {
+  const seen = new Set<string>();
+  const recording = (values: Env) =>
+    new Proxy(values, {
+      get(target, key) {
+        if (typeof key === 'string') seen.add(key);
+        return target[key as string];
+      },
+    });
+  const databricks = { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', UC_CATALOG: 'c', UC_SCHEMA: 's', UC_TABLE_PREFIX: 'p' };
+  loadSettings(recording({}));
+  loadSettings(recording({ ...databricks, ENTRA_TENANT_ID: 't', ENTRA_AUDIENCE: 'a', DATABRICKS_WAREHOUSE_HTTP_PATH: '/sql/1.0/warehouses/x' }));
+  loadSettings(recording({ ...databricks, ENTRA_ISSUER: 'https://idp.example', ENTRA_AUDIENCE: 'a', ENTRA_JWKS_URL: 'https://idp.example/keys' }));
+  for (const file of readdirSync(join(ROOT, 'functions'))) {
+    for (const m of read(join('functions', file)).matchAll(/process\.env\.([A-Z_]+)/g)) seen.add(m[1]!);
+  }
+  return seen;
+}
+
+/** The keys of the settings object main.bicep hands the app, and those api.bicep adds. */
+function settingsInInfra(): Set<string> {
+  const keys = new Set<string>();
+  const main = read('infra/main.bicep');
+  const block = main.slice(main.indexOf('var relaySettings = {'), main.indexOf('}', main.indexOf('var relaySettings = {')));
+  for (const m of block.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)) keys.add(m[1]!);
+  for (const m of read('infra/app/api.bicep').matchAll(/^\s+([A-Za-z][A-Za-z0-9_]+):\s/gm)) if (PLATFORM.test(m[1]!)) keys.add(m[1]!);
+  return keys;
+}
+
+describe('settings', () => {
+  const read_ = settingsTheCodeReads();
+  const infra = settingsInInfra();
+
+  it('finds the settings the code reads', () => {
+    expect(read_.size).toBeGreaterThan(40);
+    expect(read_).toContain('DATABRICKS_HOST');
+    expect(read_).toContain('USAGE_SCHEDULE');
+  });
+
+  it('declares every setting the code reads in infra/', () => {
+    const missing = [...read_].filter((name) => !NOT_FOR_AZURE.has(name) && !infra.has(name));
+    expect(missing).toEqual([]);
+  });
+
+  it('sets nothing in infra/ that the code does not read', () => {
+    const unused = [...infra].filter((name) => !read_.has(name) && !PLATFORM.test(name));
+    expect(unused).toEqual([]);
+  });
+
+  it('documents every setting in the README', () => {
+    const readme = read('README.md');
+    const undocumented = [...read_].filter((name) => !readme.includes(`\`${name}\``));
+    expect(undocumented).toEqual([]);
+  });
+
+  it('uses every parameter main.bicep declares', () => {
+    const main = read('infra/main.bicep');
+    const params = [...main.matchAll(/^param (\w+)/gm)].map((m) => m[1]!);
+    const unused = params.filter((p) => main.split(new RegExp(`\\b${p}\\b`)).length < 3);
+    expect(unused).toEqual([]);
+  });
+
+  it('passes a value for every parameter main.parameters.json names', () => {
+    const main = read('infra/main.bicep');
+    const declared = new Set([...main.matchAll(/^param (\w+)/gm)].map((m) => m[1]!));
+    const given = Object.keys((JSON.parse(read('infra/main.parameters.json')) as { parameters: object }).parameters);
+    expect(given.filter((name) => !declared.has(name))).toEqual([]);
+  });
+});
+
+describe('infra/', () => {
+  const bicepFiles = ['infra/main.bicep', ...readdirSync(join(ROOT, 'infra/app')).map((f) => `infra/app/${f}`)];
+  const bicep = bicepFiles.map(read).join('\n');
+
+  // Resource types and API versions whose property names were checked against Microsoft's published
+  // samples (Azure-Samples/functions-quickstart-*-azd: infra/main.bicep, infra/app/api.bicep,
+  // infra/core/host/functions-flexconsumption.bicep, infra/core/storage/storage-account.bicep) and the
+  // Key Vault RBAC pattern. A new type or version needs the same check before it is added here.
+  const CHECKED = new Set([
+    'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31',
+    'Microsoft.Storage/storageAccounts@2023-05-01',
+    'Microsoft.OperationalInsights/workspaces@2023-09-01',
+    'Microsoft.Insights/components@2020-02-02',
+    'Microsoft.KeyVault/vaults@2023-07-01',
+    'Microsoft.Authorization/roleAssignments@2022-04-01',
+    'Microsoft.Web/serverfarms@2023-12-01',
+    'Microsoft.Web/sites@2023-12-01',
+  ]);
+
+  it('uses only resource types checked against Microsoft samples', () => {
+    const used = [...bicep.matchAll(/^resource \w+ '([^']+)'/gm)].map((m) => m[1]!);
+    expect(used.filter((t) => !CHECKED.has(t))).toEqual([]);
+  });
+
+  it('keeps least privilege and transport security', () => {
+    expect(bicep).toContain('allowSharedKeyAccess: false');
+    expect(bicep).toContain('enableRbacAuthorization: true');
+    expect(bicep).toContain('DisableLocalAuth: true');
+    expect(bicep).toContain('httpsOnly: true');
+    expect(bicep).toContain("minTlsVersion: '1.2'");
+    expect(bicep).toContain("minimumTlsVersion: 'TLS1_2'");
+    expect(bicep).toContain("ftpsState: 'Disabled'");
+    const roles = [...read('infra/app/rbac.bicep').matchAll(/var \w+ = '([0-9a-f-]{36})' \/\/ (.+)$/gm)].map((m) => m[2]);
+    expect(roles).toEqual(['Storage Blob Data Owner', 'Monitoring Metrics Publisher', 'Key Vault Secrets User', 'Key Vault Secrets Officer']);
+    expect(bicep).not.toMatch(/Contributor'|Owner'\s*$/m);
+  });
+
+  it('passes secret names, never secret values', () => {
+    expect(bicep).not.toMatch(/@secure\(\)/);
+    expect(bicep).not.toMatch(/Microsoft\.KeyVault\/vaults\/secrets/);
+  });
+
+  it('pins the Node.js version in one place that the engines range allows', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; azureFunctions: { nodeVersion: string } };
+    expect(read('infra/main.bicep')).toContain("loadJsonContent('../package.json').azureFunctions.nodeVersion");
+    expect(['20', '22']).toContain(pkg.azureFunctions.nodeVersion);
+    const [, min, max] = /^>=(\d+) <(\d+)$/.exec(pkg.engines.node)!;
+    expect(Number(pkg.azureFunctions.nodeVersion)).toBeGreaterThanOrEqual(Number(min));
+    expect(Number(pkg.azureFunctions.nodeVersion)).toBeLessThan(Number(max));
+  });
+});
+
+describe('what func azure functionapp publish uploads', () => {
+  let published: string[];
+  const funcignore = ignore().add(read('.funcignore'));
+
+  function walk(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      const rel = relative(ROOT, path);
+      if (rel === '.git' || rel === 'node_modules') return [];
+      return statSync(path).isDirectory() ? walk(path) : [rel];
+    });
+  }
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')]);
+    published = funcignore.filter(walk(ROOT));
+  }, 120_000);
+
+  it('contains the compiled entry point of every function, as package.json main names them', () => {
+    const main = (JSON.parse(read('package.json')) as { main: string }).main;
+    expect(main).toBe('dist/functions/*.js');
+    const functions = readdirSync(join(ROOT, 'functions')).map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`);
+    for (const entry of functions) {
+      expect(existsSync(join(ROOT, entry)), entry).toBe(true);
+      expect(published, entry).toContain(entry);
+    }
+    expect(published).toContain('dist/shared/app.js');
+  });
+
+  it('contains host.json, package.json, the SQL the app reads, and production node_modules', () => {
+    for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql']) expect(published).toContain(file);
+    expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(false);
+  });
+
+  it('leaves out tests, TypeScript sources, local settings and local state', () => {
+    expect(published.filter((f) => f.startsWith('test/') || f.startsWith('functions/') || f.startsWith('shared/'))).toEqual([]);
+    expect(published.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    for (const file of ['local.settings.json', 'local.settings.example.json', '.local/telemetry.duckdb', 'tsconfig.json', 'vitest.config.ts', '.ci/run']) {
+      expect(funcignore.ignores(file), file).toBe(true);
+    }
+  });
+});
