@@ -37,14 +37,6 @@ export interface EntraOptions {
   clockToleranceSeconds?: number;
 }
 
-export function entraIssuers(tenantId: string): string[] {
-  return [`https://login.microsoftonline.com/${tenantId}/v2.0`, `https://sts.windows.net/${tenantId}/`];
-}
-
-export function entraJwksUrl(tenantId: string): string {
-  return `https://login.microsoftonline.com/${tenantId}/discovery/v2.0/keys`;
-}
-
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256'];
 
 export function entraSignIn(options: EntraOptions): UserSignIn {

@@ -37,8 +37,6 @@ const SIGNALS: Record<SignalName, Signal> = {
   },
 };
 
-export const SIGNAL_NAMES = Object.keys(SIGNALS) as SignalName[];
-
 export function signalNamed(name: string): Signal | undefined {
   return Object.hasOwn(SIGNALS, name) ? SIGNALS[name as SignalName] : undefined;
 }

@@ -75,12 +75,12 @@ async function startRunner(dir: string, models: FakeServer, extraEnv: Record<str
 }
 
 /** What `curl -o <path> <relay>/api/config/<agent>` does. */
-async function fetchConfig(relay: string, target: string, path: string): Promise<Response> {
+async function fetchConfig(relay: string, target: string, path: string): Promise<void> {
   const response = await fetch(`${relay}/api/config/${target}`);
   expect(response.status, `GET /api/config/${target}`).toBe(200);
+  expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="/);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, Buffer.from(await response.clone().arrayBuffer()));
-  return response;
+  writeFileSync(path, Buffer.from(await response.arrayBuffer()));
 }
 
 /** Runs an agent non-interactively (stdin closed: Codex reads a piped stdin as more prompt) in a fresh folder. */
@@ -118,59 +118,63 @@ async function telemetryRows(dbPath: string): Promise<{ service: string; email: 
   }
 }
 
+/**
+ * For one describe block: a temporary folder, fake model APIs and `npm start`'s entry point using them,
+ * started before its tests and stopped after. Read the values inside tests (they exist from beforeAll).
+ */
+function localRelay(env: Record<string, string>) {
+  const state = {} as { dir: string; models: FakeServer; runner: Runner };
+  beforeAll(async () => {
+    state.dir = mkdtempSync(join(tmpdir(), 'relay-agents-'));
+    state.models = await fakeModelApis();
+    state.runner = await startRunner(state.dir, state.models, env);
+  });
+  afterAll(async () => {
+    await state.runner?.stop();
+    await state.models?.close();
+    rmSync(state.dir, { recursive: true, force: true });
+  });
+  return { dir: () => state.dir, models: () => state.models, runner: () => state.runner };
+}
+
 const clis = agentClis();
+
+/** How each CLI is configured (files from the config endpoint), run, and seen at the model API. */
+const AGENT_RUNS: { agent: string; configs: [string, string][]; cli: keyof typeof clis; args: string[]; env?: Record<string, string>; modelCall: RegExp }[] = [
+  { agent: 'claude-code', configs: [['claude-code', '.claude/settings.json']], cli: 'claude', args: ['-p', 'say hi'], modelCall: /^\/anthropic\/v1\/messages/ },
+  { agent: 'codex', configs: [['codex', '.codex/config.toml']], cli: 'codex', args: ['exec', '--skip-git-repo-check', 'say hi'], modelCall: /^\/openai\/v1\/responses$/ },
+  {
+    agent: 'gemini-cli',
+    configs: [['gemini-cli?file=env', '.gemini/.env'], ['gemini-cli?file=settings', '.gemini/settings.json']],
+    cli: 'gemini',
+    args: ['-p', 'say hi'],
+    env: { GEMINI_CLI_TRUST_WORKSPACE: 'true' },
+    modelCall: /:streamGenerateContent/,
+  },
+];
 
 describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: string; agents: string[] }>([
   { tokenSource: 'the user secret in Key Vault', env: { GATEWAY_TOKEN_LOCAL_DEVELOPER: 'user-secret-gateway-token' }, gatewayToken: 'user-secret-gateway-token', agents: ['claude-code', 'codex', 'gemini-cli'] },
   { tokenSource: 'the Azure CLI helper', env: {}, gatewayToken: 'helper-gateway-token', agents: ['claude-code', 'codex'] },
 ])('real agent CLIs with configs from the relay, gateway token from $tokenSource', ({ env, gatewayToken, agents }) => {
-  let dir: string;
-  let models: FakeServer;
-  let runner: Runner;
+  const { dir, models, runner } = localRelay(env);
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'relay-agents-'));
-    models = await fakeModelApis();
-    runner = await startRunner(dir, models, env);
-  });
-
-  afterAll(async () => {
-    await runner?.stop();
-    await models?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it.runIf(agents.includes('claude-code'))('claude -p answers through the gateway with the config from GET /api/config/claude-code', async () => {
-    const home = join(dir, 'claude-home');
-    const response = await fetchConfig(runner.url, 'claude-code', join(home, '.claude', 'settings.json'));
-    expect(response.headers.get('content-disposition')).toBe('attachment; filename="settings.json"');
-    expect(await runAgent(clis.claude, ['-p', 'say hi'], home)).toContain('hi');
-    const call = models.requests.find((r) => r.url.startsWith('/anthropic/v1/messages'));
-    expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
-    expect(call?.headers['x-databricks-use-coding-agent-mode']).toBe('true');
-  }, AGENT_TIMEOUT_MS);
-
-  it.runIf(agents.includes('codex'))('codex exec answers through the gateway with the config from GET /api/config/codex', async () => {
-    const home = join(dir, 'codex-home');
-    const response = await fetchConfig(runner.url, 'codex', join(home, '.codex', 'config.toml'));
-    expect(response.headers.get('content-type')).toBe('application/toml');
-    expect(await runAgent(clis.codex, ['exec', '--skip-git-repo-check', 'say hi'], home)).toContain('hi');
-    const call = models.requests.find((r) => r.url === '/openai/v1/responses');
-    expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
-  }, AGENT_TIMEOUT_MS);
-
-  it.runIf(agents.includes('gemini-cli'))('gemini -p answers through the gateway with both files from GET /api/config/gemini-cli', async () => {
-    const home = join(dir, 'gemini-home');
-    await fetchConfig(runner.url, 'gemini-cli?file=env', join(home, '.gemini', '.env'));
-    await fetchConfig(runner.url, 'gemini-cli?file=settings', join(home, '.gemini', 'settings.json'));
-    expect(await runAgent(clis.gemini, ['-p', 'say hi'], home, { GEMINI_CLI_TRUST_WORKSPACE: 'true' })).toContain('hi');
-    const call = models.requests.find((r) => r.url.includes(':streamGenerateContent'));
-    expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
-  }, AGENT_TIMEOUT_MS);
+  it.each(AGENT_RUNS.filter((run) => agents.includes(run.agent)))(
+    '$agent answers one prompt through the gateway with the config from GET /api/config/$agent',
+    async (run) => {
+      const home = join(dir(), `${run.agent}-home`);
+      for (const [target, path] of run.configs) await fetchConfig(runner().url, target, join(home, path));
+      expect(await runAgent(clis[run.cli], run.args, home, run.env)).toContain('hi');
+      const call = models().requests.find((r) => run.modelCall.test(r.url));
+      expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
+      if (run.agent === 'claude-code') expect(call?.headers['x-databricks-use-coding-agent-mode']).toBe('true');
+    },
+    AGENT_TIMEOUT_MS,
+  );
 
   it("lands each agent's telemetry in DuckDB, stamped with the user's identity", async () => {
-    await runner.stop(); // the agents flushed on exit; DuckDB is readable once the runner is gone
-    const rows = await telemetryRows(runner.dbPath);
+    await runner().stop(); // the agents flushed on exit; DuckDB is readable once the runner is gone
+    const rows = await telemetryRows(runner().dbPath);
     const services = new Set(rows.map((r) => r.service));
     const expected = { 'claude-code': 'claude-code', codex: 'codex_exec', 'gemini-cli': 'gemini-cli' } as Record<string, string>;
     for (const agent of agents) expect(services, `telemetry of ${agent}`).toContain(expected[agent]);
@@ -183,24 +187,10 @@ describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: 
 });
 
 describe('install.sh', () => {
-  let dir: string;
-  let models: FakeServer;
-  let runner: Runner;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'relay-install-'));
-    models = await fakeModelApis();
-    runner = await startRunner(dir, models, {});
-  });
-
-  afterAll(async () => {
-    await runner?.stop();
-    await models?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, runner } = localRelay({});
 
   it('merges into existing files without losing unrelated keys, keeps backups, and is idempotent', async () => {
-    const home = join(dir, 'home');
+    const home = join(dir(), 'home');
     const file = (path: string, body: string) => {
       mkdirSync(dirname(join(home, path)), { recursive: true });
       writeFileSync(join(home, path), body);
@@ -210,9 +200,9 @@ describe('install.sh', () => {
     file('.gemini/.env', 'MY_KEY=keep-me\nGEMINI_MODEL=old\n');
     file('.gemini/settings.json', JSON.stringify({ theme: 'Dracula', telemetry: { enabled: false, outfile: '/tmp/x' } }));
 
-    const script = await (await fetch(`${runner.url}/api/config/install.sh?agents=claude-code,codex,gemini-cli`)).text();
-    writeFileSync(join(dir, 'install.sh'), script);
-    const first = await run('sh', [join(dir, 'install.sh')], { env: { PATH: process.env.PATH, HOME: home } });
+    const script = await (await fetch(`${runner().url}/api/config/install.sh?agents=claude-code,codex,gemini-cli`)).text();
+    writeFileSync(join(dir(), 'install.sh'), script);
+    const first = await run('sh', [join(dir(), 'install.sh')], { env: { PATH: process.env.PATH, HOME: home } });
     expect(first.stdout).toContain('backup in');
 
     const claude = JSON.parse(readFileSync(join(home, '.claude/settings.json'), 'utf8'));
@@ -224,7 +214,7 @@ describe('install.sh', () => {
     const { parse } = await import('smol-toml');
     const toml = parse(codex) as any;
     expect(toml).toMatchObject({ model: 'databricks-gpt-5-2', approval_policy: 'never', model_provider: 'databricks', projects: { '/src/app': { trust_level: 'trusted' } } });
-    expect(toml.otel.exporter['otlp-http'].endpoint).toBe(`${runner.url}/api/otel/v1/logs`);
+    expect(toml.otel.exporter['otlp-http'].endpoint).toBe(`${runner().url}/api/otel/v1/logs`);
 
     expect(readFileSync(join(home, '.gemini/.env'), 'utf8')).toMatch(/^MY_KEY=keep-me$/m);
     expect(readFileSync(join(home, '.gemini/.env'), 'utf8')).toMatch(/^GEMINI_MODEL="databricks-gemini-2-5-flash"$/m);
@@ -239,7 +229,7 @@ describe('install.sh', () => {
     const snapshot = () => ['.claude/settings.json', '.codex/config.toml', '.gemini/.env', '.gemini/settings.json'].map((p) => readFileSync(join(home, p), 'utf8'));
     const before = snapshot();
     await new Promise((resolve) => setTimeout(resolve, 1100)); // a new timestamp would show as a new backup
-    const second = await run('sh', [join(dir, 'install.sh')], { env: { PATH: process.env.PATH, HOME: home } });
+    const second = await run('sh', [join(dir(), 'install.sh')], { env: { PATH: process.env.PATH, HOME: home } });
     expect(second.stdout.match(/unchanged/g)).toHaveLength(4);
     expect(snapshot()).toEqual(before);
     expect(backups('.claude')).toHaveLength(1);
