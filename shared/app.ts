@@ -16,7 +16,7 @@ import { exportHandler, type ExportHandler } from './relay/handle-export.js';
 import { errorResponse } from './relay/respond.js';
 import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
-import { secretCacheFor, SecretUnavailableError, type SecretCache } from './secrets.js';
+import { secretCacheFor, SecretUnavailableError } from './secrets.js';
 import { loadSettings, type Env, type Settings, type UserSignInSettings } from './settings.js';
 import { usageHandler } from './usage/handle-usage.js';
 import { recentDays, rollupUsage, type UsageRange } from './usage/rollup-usage.js';
@@ -30,7 +30,6 @@ export interface Logger {
 
 export interface App {
   settings: Settings;
-  secrets: SecretCache;
   exportSignal: ExportHandler;
   /** GET /api/config/{agent} and /api/config/install.sh. */
   config: ConfigHandler;
@@ -39,8 +38,6 @@ export interface App {
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
   runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
   health: Handler;
-  /** Signs in the person behind a request (agent configs); undefined when not configured. */
-  userSignIn: UserSignIn | undefined;
   /** Routes any request; used by the local runner and tests (the Functions host routes itself). */
   handle: Handler;
   /** Set in local mode when the embedded ingest serves; its DuckDB holds the rows. */
@@ -147,7 +144,6 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
 
   return {
     settings,
-    secrets,
     exportSignal,
     config,
     usage,
@@ -156,7 +152,6 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
       return rollupUsage(usageStore, names, range);
     },
     health,
-    userSignIn,
     handle,
     telemetryDb,
     async close() {
