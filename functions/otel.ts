@@ -2,11 +2,9 @@ import { app, type HttpRequest } from '@azure/functions';
 import { getApp } from '../shared/app.js';
 import { fromFunctionsRequest, toFunctionsResponse } from '../shared/functions-adapter.js';
 
+export async function otel(request: HttpRequest) {
+  return toFunctionsResponse(await (await getApp()).exportSignal(request.params.signal ?? '', await fromFunctionsRequest(request)));
+}
+
 // Every method is bound so that the relay, not the host, answers 405 in OTLP form.
-app.http('otel', {
-  route: 'otel/v1/{signal}',
-  methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
-  authLevel: 'anonymous',
-  handler: async (request: HttpRequest) =>
-    toFunctionsResponse(await (await getApp()).exportSignal(request.params.signal ?? '', await fromFunctionsRequest(request))),
-});
+app.http('otel', { route: 'otel/v1/{signal}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], authLevel: 'anonymous', handler: otel });
