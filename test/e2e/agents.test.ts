@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The agents start slowly (Codex, Gemini: seconds); give each test room.
 const AGENT_TIMEOUT_MS = 120_000;
-import { fakeModelApis } from '../fakes/model-apis.js';
+import { TelemetryDb } from '../../shared/local/telemetry-db.js';
+import { duckdbUsageStore } from '../../shared/usage/duckdb-usage-store.js';
+import { recentDays, rollupUsage } from '../../shared/usage/rollup-usage.js';
+import { fakeModelApis, USAGE } from '../fakes/model-apis.js';
 import type { FakeServer } from '../fakes/http-server.js';
 import { TEST_SIGNING_KEY } from '../credentials.js';
 import { agentClis } from './agent-clis.js';
@@ -183,6 +186,40 @@ describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: 
       expect(row.service.startsWith(row.agent)).toBe(true);
     }
     expect(rows.filter((r) => r.table === 'agents_otel_logs').length).toBeGreaterThan(0);
+  });
+
+  it('rolls that telemetry up to exactly the tokens the model API reported, per request', async () => {
+    const names = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents' };
+    const db = await TelemetryDb.open(runner().dbPath, names);
+    try {
+      const store = duckdbUsageStore(db.connection);
+      await rollupUsage(store, names, recentDays(new Date(), 2));
+      const rows = await store.query(
+        `SELECT agent, sum(requests) AS requests, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cache_read_tokens) AS cached, min(token_source) AS source, min(user_email) AS email
+         FROM dev.coding_agents.agents_usage_daily WHERE model <> '' GROUP BY agent ORDER BY agent`,
+        {},
+      );
+      const perRequest: Record<string, [number, number, number]> = {
+        'claude-code': [USAGE.anthropic.input, USAGE.anthropic.output, USAGE.anthropic.cacheRead],
+        codex: [USAGE.openai.input, USAGE.openai.output, USAGE.openai.cached],
+        'gemini-cli': [USAGE.gemini.prompt, USAGE.gemini.candidates, 0],
+      };
+      expect(rows.map((r) => r.agent)).toEqual(agents);
+      for (const row of rows) {
+        const n = Number(row.requests);
+        const [input, output, cached] = perRequest[String(row.agent)]!;
+        expect(n, String(row.agent)).toBeGreaterThan(0);
+        expect([Number(row.input), Number(row.output), Number(row.cached ?? 0), row.source, row.email], String(row.agent)).toEqual([
+          n * input,
+          n * output,
+          n * cached,
+          'events',
+          LOCAL_USER.email,
+        ]);
+      }
+    } finally {
+      db.close();
+    }
   });
 });
 
