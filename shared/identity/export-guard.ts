@@ -1,4 +1,5 @@
 import type { SignalName } from '../otlp/signals.js';
+import type { ProtobufParts } from '../relay/outcome.js';
 import type { Caller, CredentialVerifier } from './relay-credentials.js';
 import { rewriteExport } from './rewrite-export.js';
 import { encodeIdentity, STAMPED_KEYS } from './stamp-identity.js';
@@ -8,7 +9,7 @@ export interface ExportGuard {
   /** The verified caller; undefined when credentials are off (local mode, RELAY_AUTH=none). Throws CredentialError. */
   authenticate(authorization: string | undefined): Promise<Caller | undefined>;
   /** Stamps the caller's identity into every resource and removes denied attributes. */
-  protect(signal: SignalName, protobuf: Uint8Array, caller: Caller | undefined): Uint8Array;
+  protect(signal: SignalName, protobuf: Uint8Array, caller: Caller | undefined): ProtobufParts;
 }
 
 export interface ExportGuardOptions {
@@ -28,7 +29,7 @@ export function exportGuard(options: ExportGuardOptions): ExportGuard {
         stamp = stamps.get(caller);
         if (!stamp) stamps.set(caller, (stamp = encodeIdentity(caller)));
       }
-      if (!stamp && options.deniedResourceAttributes.size === 0 && options.deniedLogAttributes.size === 0) return protobuf;
+      if (!stamp && options.deniedResourceAttributes.size === 0 && options.deniedLogAttributes.size === 0) return [protobuf];
       return rewriteExport(signal, protobuf, {
         stamp,
         dropResourceKeys: stamp ? dropWhenStamping : options.deniedResourceAttributes,

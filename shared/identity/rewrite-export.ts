@@ -28,7 +28,8 @@ interface MessageRule {
   createChild?: number;
 }
 
-export function rewriteExport(signal: SignalName, bytes: Uint8Array, rules: RewriteRules): Uint8Array {
+/** The export's bytes as consecutive pieces: the request itself, untouched, when nothing changes. */
+export function rewriteExport(signal: SignalName, bytes: Uint8Array, rules: RewriteRules): Uint8Array[] {
   const resource: MessageRule = { keyValues: { field: 1, drop: rules.dropResourceKeys }, append: rules.stamp };
   const entry: MessageRule = { children: { 1: resource }, createChild: rules.stamp ? 1 : undefined };
   if (signal === 'logs' && rules.dropLogKeys.size > 0) {
@@ -36,8 +37,7 @@ export function rewriteExport(signal: SignalName, bytes: Uint8Array, rules: Rewr
     entry.children![2] = { children: { 2: { keyValues: { field: 6, drop: rules.dropLogKeys } } } };
   }
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const parts = rewriteMessage(buf, 0, buf.length, { children: { 1: entry } });
-  return parts ? Buffer.concat(parts) : bytes;
+  return rewriteMessage(buf, 0, buf.length, { children: { 1: entry } }) ?? [bytes];
 }
 
 /** The message's new bytes as parts, or undefined when nothing in it changes. */

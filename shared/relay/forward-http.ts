@@ -3,12 +3,12 @@ import zlib from 'node:zlib';
 import { Pool } from 'undici';
 import type { Signal } from '../otlp/signals.js';
 import { classifyUpstream } from './classify-upstream.js';
-import type { ForwardOutcome } from './outcome.js';
+import type { ForwardOutcome, ProtobufParts } from './outcome.js';
 
 const gzip = promisify(zlib.gzip);
 
 /** Sends one protobuf export with a given bearer token. */
-export type SendWithToken = (signal: Signal, protobuf: Uint8Array, token: string) => Promise<ForwardOutcome>;
+export type SendWithToken = (signal: Signal, protobuf: ProtobufParts, token: string) => Promise<ForwardOutcome>;
 
 export interface HttpUpstreamOptions {
   /** Ingest base; the export goes to `<ingestUrl>/v1/<signal>`. */
@@ -21,6 +21,11 @@ export interface HttpUpstreamOptions {
 }
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/**
+ * Joining pieces costs a copy that grows with the body (measured: 49 us for the 130 KB Codex export),
+ * sending them as an iterable a fixed overhead; small bodies are joined, large ones sent in pieces.
+ */
+const JOIN_BELOW_BYTES = 16 * 1024;
 const EMPTY = new Uint8Array();
 const USER_AGENT = 'coding-agent-relay/0.1';
 /** Errors of a pooled connection the server closed while idle: the request can be sent again. */
@@ -42,9 +47,10 @@ export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { cl
   });
   const pathPrefix = base.pathname.replace(/\/$/, '');
 
-  async function post(path: string, headers: Record<string, string>, body: Uint8Array, retried = false): Promise<ForwardOutcome> {
+  async function post(path: string, headers: Record<string, string>, body: Uint8Array | ProtobufParts, retried = false): Promise<ForwardOutcome> {
     try {
-      const response = await pool.request({ path, method: 'POST', headers, body });
+      // undici sends any iterable of chunks (its request body contract); its type declarations omit it.
+      const response = await pool.request({ path, method: 'POST', headers, body: body as Uint8Array });
       const length = Number(response.headers['content-length'] ?? NaN);
       let responseBody: Uint8Array;
       if (length === 0) {
@@ -72,9 +78,11 @@ export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { cl
   }
 
   const send: SendWithToken = async (signal, protobuf, token) => {
-    const body = options.gzip ? await gzip(protobuf) : protobuf;
+    const body = options.gzip ? await gzip(Buffer.concat(protobuf)) : requestBody(protobuf);
+    const length = body instanceof Uint8Array ? body.length : protobuf.reduce((n, part) => n + part.length, 0);
     const headers: Record<string, string> = {
       'content-type': 'application/x-protobuf',
+      'content-length': String(length),
       authorization: `Bearer ${token}`,
       [options.tableHeader]: options.tableFor(signal),
       'user-agent': USER_AGENT,
@@ -83,4 +91,10 @@ export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { cl
     return post(`${pathPrefix}/v1/${signal.name}`, headers, body);
   };
   return Object.assign(send, { close: () => pool.destroy() });
+}
+
+function requestBody(parts: ProtobufParts): Uint8Array | ProtobufParts {
+  if (parts.length === 1) return parts[0]!;
+  const length = parts.reduce((n, part) => n + part.length, 0);
+  return length < JOIN_BELOW_BYTES ? Buffer.concat(parts, length) : parts;
 }

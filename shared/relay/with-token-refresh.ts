@@ -1,7 +1,7 @@
 import type { TokenProvider } from '../databricks-token.js';
 import type { Signal } from '../otlp/signals.js';
 import type { SendWithToken } from './forward-http.js';
-import type { Forward, ForwardOutcome } from './outcome.js';
+import type { Forward, ForwardOutcome, ProtobufParts } from './outcome.js';
 
 /**
  * Attaches the Databricks token. When the upstream refuses it (401/403), the token is dropped from
@@ -9,7 +9,7 @@ import type { Forward, ForwardOutcome } from './outcome.js';
  * picked up without a restart. A second refusal is our problem, not the client's: retryable 503.
  */
 export function withTokenRefresh(send: SendWithToken, tokens: TokenProvider, warn: (message: string) => void): Forward {
-  async function attempt(signal: Signal, protobuf: Uint8Array): Promise<ForwardOutcome> {
+  async function attempt(signal: Signal, protobuf: ProtobufParts): Promise<ForwardOutcome> {
     let token: string;
     try {
       token = await tokens.token();

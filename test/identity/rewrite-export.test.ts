@@ -9,6 +9,11 @@ import { DEFAULT_DENIED_LOG_ATTRIBUTES, DEFAULT_DENIED_RESOURCE_ATTRIBUTES } fro
 import { ALICE } from '../credentials.js';
 import { fixture, fixtures } from '../fixtures.js';
 
+/** The guarded export joined back into one buffer, as the upstream receives it. */
+function protected_(signal: SignalName, bytes: Uint8Array, who: Caller | undefined): Buffer {
+  return Buffer.concat(guard.protect(signal, bytes, who));
+}
+
 const caller: Caller = { ...ALICE, agent: 'gemini-cli', credentialId: 'cred-1', expiresAt: 2_000_000_000 };
 const guard = exportGuard({
   verifier: undefined,
@@ -35,7 +40,7 @@ function resourceAttributes(entry: any): Record<string, unknown> {
 describe('exportGuard.protect', () => {
   it.each(fixtures().map((f) => [f.file, f] as const))('stamps the caller into every resource of %s and changes nothing else', (_name, f) => {
     const before = protobufOf(f);
-    const after = guard.protect(f.signal, before, caller);
+    const after = protected_(f.signal, before, caller);
     validateWire(signalNamed(f.signal)!.request, after);
     const [b, a] = [decoded(f.signal, before), decoded(f.signal, after)];
     const list = RESOURCE_LIST[f.signal];
@@ -55,13 +60,13 @@ describe('exportGuard.protect', () => {
     for (const signal of ['metrics', 'logs', 'traces'] as const) {
       const f = fixture(`gemini-cli-0.61.0.${signal}.json`);
       expect(Buffer.from(protobufOf(f)).includes('say hi')).toBe(true);
-      expect(Buffer.from(guard.protect(signal, protobufOf(f), caller)).includes('say hi')).toBe(false);
+      expect(Buffer.from(protected_(signal, protobufOf(f), caller)).includes('say hi')).toBe(false);
     }
   });
 
   it('removes prompt and response attributes from log records and keeps the rest', () => {
     const f = fixture('claude-code-2.1.197.logs.pb');
-    const after = decoded('logs', guard.protect('logs', f.body, caller));
+    const after = decoded('logs', protected_('logs', f.body, caller));
     const before = decoded('logs', f.body);
     const records = (d: any) => d.resourceLogs.flatMap((r: any) => r.scopeLogs).flatMap((s: any) => s.logRecords);
     const keys = (r: any) => r.attributes.map((a: any) => a.key);
@@ -80,7 +85,7 @@ describe('exportGuard.protect', () => {
     const forged = logs.encode(
       logs.fromObject({ resourceLogs: [{ resource: { attributes: [{ key: 'user.email', value: { stringValue: 'mallory@evil.example' } }, { key: 'user.id', value: { stringValue: 'x' } }] } }] }),
     ).finish();
-    const attributes = decoded('logs', guard.protect('logs', forged, caller)).resourceLogs[0].resource.attributes;
+    const attributes = decoded('logs', protected_('logs', forged, caller)).resourceLogs[0].resource.attributes;
     expect(attributes.map((a: any) => [a.key, a.value.stringValue])).toEqual([
       ['user.id', ALICE.userId],
       ['user.email', ALICE.email],
@@ -91,7 +96,7 @@ describe('exportGuard.protect', () => {
   it('gives a resource to an entry that had none', () => {
     const traces = signalNamed('traces')!.request;
     const bare = traces.encode(traces.fromObject({ resourceSpans: [{ schemaUrl: 'https://example/schema' }] })).finish();
-    const entry = decoded('traces', guard.protect('traces', bare, caller)).resourceSpans[0];
+    const entry = decoded('traces', protected_('traces', bare, caller)).resourceSpans[0];
     expect(resourceAttributes(entry)).toMatchObject({ 'user.email': ALICE.email });
     expect(entry.schemaUrl).toBe('https://example/schema');
   });
@@ -99,14 +104,16 @@ describe('exportGuard.protect', () => {
   it('returns the very same bytes when there is nothing to do', () => {
     const f = fixture('codex-0.169.0.metrics.pb');
     const open = exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
-    expect(open.protect('metrics', f.body, undefined)).toBe(f.body);
-    expect(rewriteExport('metrics', f.body, { dropResourceKeys: new Set(['not.there']), dropLogKeys: new Set() })).toBe(f.body);
+    expect(open.protect('metrics', f.body, undefined)).toEqual([f.body]);
+    const [only, ...rest] = rewriteExport('metrics', f.body, { dropResourceKeys: new Set(['not.there']), dropLogKeys: new Set() });
+    expect(only).toBe(f.body);
+    expect(rest).toEqual([]);
   });
 
   it('keeps unknown fields as they were', () => {
     const metrics = signalNamed('metrics')!.request;
     const withUnknown = Buffer.concat([metrics.encode({ resourceMetrics: [{}] }).finish(), Uint8Array.of(0x7a, 0x02, 0x01, 0x02)]);
-    const after = Buffer.from(guard.protect('metrics', withUnknown, caller));
+    const after = protected_('metrics', withUnknown, caller);
     expect(after.subarray(after.length - 4)).toEqual(Buffer.from([0x7a, 0x02, 0x01, 0x02]));
   });
 });

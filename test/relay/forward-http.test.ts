@@ -38,7 +38,7 @@ afterEach(async () => {
 
 describe('httpUpstream', () => {
   it('posts protobuf with the token and the table header to <base>/v1/<signal>', async () => {
-    const outcome = await makeUpstream()(metrics, body, 'dapi-secret');
+    const outcome = await makeUpstream()(metrics, [body], 'dapi-secret');
     expect(outcome.kind).toBe('accepted');
     const [request] = ingest.requests;
     expect(request!.url).toBe('/api/2.0/otel/v1/metrics');
@@ -48,8 +48,20 @@ describe('httpUpstream', () => {
     expect(request!.body.equals(body)).toBe(true);
   });
 
+  it('sends a body in pieces with its exact length, small or large', async () => {
+    const large = fixture('codex-0.169.0.metrics.pb').body;
+    for (const whole of [body, large]) {
+      const pieces = [whole.subarray(0, 10), whole.subarray(10, 500), whole.subarray(500)];
+      await makeUpstream()(metrics, pieces, 't');
+      const received = ingest.requests.at(-1)!;
+      expect(received.headers['content-length']).toBe(String(whole.length));
+      expect(received.body.equals(whole)).toBe(true);
+      await upstream.close();
+    }
+  });
+
   it('gzips the upstream body when configured', async () => {
-    await makeUpstream({ gzip: true })(metrics, body, 't');
+    await makeUpstream({ gzip: true })(metrics, [body], 't');
     expect(ingest.requests[0]!.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(ingest.requests[0]!.body).equals(body)).toBe(true);
   });
@@ -62,15 +74,15 @@ describe('httpUpstream', () => {
     ['hang', { kind: 'retryable', status: 503, reason: 'upstream timed out' }],
   ] as const)('turns %j into %j', async (behaviour, expected) => {
     ingest.script.push(behaviour);
-    expect(await makeUpstream()(metrics, body, 't')).toMatchObject(expected);
+    expect(await makeUpstream()(metrics, [body], 't')).toMatchObject(expected);
   });
 
   it('sends again once when the connection is reset, then gives 503', async () => {
     ingest.script.push('reset');
-    expect(await makeUpstream()(metrics, body, 't')).toMatchObject({ kind: 'accepted' });
+    expect(await makeUpstream()(metrics, [body], 't')).toMatchObject({ kind: 'accepted' });
     expect(ingest.requests).toHaveLength(2);
     ingest.script.push('reset', 'reset');
-    expect(await upstream(metrics, body, 't')).toMatchObject({ kind: 'retryable', status: 503, reason: expect.stringMatching(/^upstream unreachable \((UND_ERR_SOCKET|ECONNRESET)\)$/) });
+    expect(await upstream(metrics, [body], 't')).toMatchObject({ kind: 'retryable', status: 503, reason: expect.stringMatching(/^upstream unreachable \((UND_ERR_SOCKET|ECONNRESET)\)$/) });
     expect(ingest.requests).toHaveLength(4);
   });
 
@@ -78,13 +90,13 @@ describe('httpUpstream', () => {
     const url = ingest.url;
     await ingest.close();
     upstream = httpUpstream({ ingestUrl: url, tableHeader: 'h', tableFor: () => 't', gzip: false, timeoutMs: 500, maxSockets: 1 });
-    expect(await upstream(metrics, body, 't')).toMatchObject({ kind: 'retryable', status: 503, reason: 'upstream unreachable (ECONNREFUSED)' });
+    expect(await upstream(metrics, [body], 't')).toMatchObject({ kind: 'retryable', status: 503, reason: 'upstream unreachable (ECONNREFUSED)' });
     ingest = await fakeDatabricksIngest();
   });
 
   it('reuses connections (keep-alive)', async () => {
     const send = makeUpstream();
-    for (let i = 0; i < 5; i++) await send(metrics, body, 't');
+    for (let i = 0; i < 5; i++) await send(metrics, [body], 't');
     expect(ingest.requests.every((r) => r.headers.connection === 'keep-alive')).toBe(true);
   });
 });
@@ -106,7 +118,7 @@ describe('withTokenRefresh', () => {
     const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
     ingest.script.push({ status: 401 });
-    expect(await forward(metrics, body)).toMatchObject({ kind: 'accepted' });
+    expect(await forward(metrics, [body])).toMatchObject({ kind: 'accepted' });
     expect(ingest.requests.map((r) => r.headers.authorization)).toEqual(['Bearer old-token', 'Bearer rotated-token']);
     expect(source.reads).toBe(2);
   });
@@ -116,7 +128,7 @@ describe('withTokenRefresh', () => {
     const secrets = new SecretCache(countingSource(['a', 'b']), { ttlMs: 60_000, maxStaleMs: 0 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), (m) => warnings.push(m));
     ingest.script.push({ status: 403 }, { status: 403 });
-    expect(await forward(metrics, body)).toMatchObject({ kind: 'retryable', status: 503 });
+    expect(await forward(metrics, [body])).toMatchObject({ kind: 'retryable', status: 503 });
     expect(ingest.requests).toHaveLength(2);
     expect(warnings.join()).not.toContain('Bearer');
   });
@@ -124,7 +136,7 @@ describe('withTokenRefresh', () => {
   it('gives 503 without calling upstream when no token can be had', async () => {
     const secrets = new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
-    expect(await forward(metrics, body)).toMatchObject({ kind: 'retryable', status: 503, reason: 'relay credentials unavailable' });
+    expect(await forward(metrics, [body])).toMatchObject({ kind: 'retryable', status: 503, reason: 'relay credentials unavailable' });
     expect(ingest.requests).toHaveLength(0);
   });
 });
@@ -134,7 +146,7 @@ describe('withConcurrencyLimit', () => {
     ingest.script.push('hang', 'hang');
     const send = makeUpstream({ timeoutMs: 200 });
     const forward = withConcurrencyLimit((signal, protobuf) => send(signal, protobuf, 't'), 2);
-    const results = await Promise.all([forward(metrics, body), forward(metrics, body), forward(metrics, body)]);
+    const results = await Promise.all([forward(metrics, [body]), forward(metrics, [body]), forward(metrics, [body])]);
     expect(results.map((r) => (r.kind === 'retryable' ? r.reason : r.kind))).toEqual(['upstream timed out', 'upstream timed out', 'relay is at capacity']);
   });
 });

@@ -17,11 +17,11 @@ const RpcStatus = otlpType('RpcStatus');
 const OPEN = exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
 const MAX = 64 * 1024;
 
-/** A forwarder that records what it was given and answers with a fixed outcome. */
+/** A forwarder that records what it was given (the pieces joined) and answers with a fixed outcome. */
 function recordingForward(outcome: ForwardOutcome = { kind: 'accepted', body: new Uint8Array() }) {
-  const calls: { signal: Signal; protobuf: Uint8Array }[] = [];
+  const calls: { signal: Signal; protobuf: Buffer }[] = [];
   const forward: Forward = async (signal, protobuf) => {
-    calls.push({ signal, protobuf });
+    calls.push({ signal, protobuf: Buffer.concat(protobuf) });
     return outcome;
   };
   return { forward, calls };

@@ -9,7 +9,7 @@
  * 4 and 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
  * same upstream, the Databricks token and signing key read from a loopback Key Vault through the
  * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, Key Vault reads per 10,000
- * requests, peak RSS. Settings: BENCH_SECONDS (10), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2).
+ * requests, peak RSS. Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (3).
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -21,9 +21,9 @@ import { fakeManagedIdentity } from '../../fakes/managed-identity.js';
 import { FIXTURE_DIR } from '../../fixtures.js';
 import { issueCredential, signingKey } from '../../../shared/identity/relay-credentials.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TABLE = 'main.telemetry.agents_otel_metrics';
 const children: ChildProcess[] = [];
 
