@@ -16,15 +16,17 @@ function memoByValue<T>(parse: (value: string) => T): (value: string) => T {
  * the secret cache: rotation and revocation take effect within SECRET_CACHE_TTL_SECONDS.
  */
 export function credentialSecrets(secrets: SecretCache, names: Settings['credentialSecretNames']) {
-  const keysOf = memoByValue((pair: string) => {
-    const [current, previous] = JSON.parse(pair) as [string, string];
-    return { current: signingKey(current), previous: previous ? signingKey(previous) : undefined } satisfies SigningKeys;
-  });
+  const currentOf = memoByValue(signingKey);
+  const previousOf = memoByValue((value: string) => (value ? signingKey(value) : undefined));
   const revocationsOf = memoByValue(parseRevocations);
+  let last: SigningKeys | undefined;
   return {
     async keys(): Promise<SigningKeys> {
       const [current, previous] = await Promise.all([secrets.get(names.signingKey), secrets.getOptional(names.previousSigningKey)]);
-      return keysOf(JSON.stringify([current, previous]));
+      const keys = { current: currentOf(current), previous: previousOf(previous) };
+      // The same object while the keys stay the same: the verifier's cache keys on it.
+      if (last?.current !== keys.current || last.previous !== keys.previous) last = keys;
+      return last;
     },
     async revocations(): Promise<Revocations> {
       return revocationsOf(await secrets.getOptional(names.revoked));

@@ -117,7 +117,8 @@ export interface VerifierOptions {
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 
 export class CredentialVerifier {
-  private readonly verified = new Map<string, { caller: Caller; kids: string }>();
+  /** Verified credentials, valid while the key set is the same object (key providers keep it stable). */
+  private readonly verified = new Map<string, { caller: Caller; keys: SigningKeys }>();
   private readonly now: () => number;
 
   constructor(private readonly options: VerifierOptions) {
@@ -131,10 +132,9 @@ export class CredentialVerifier {
     if (!match) throw new CredentialError('malformed credential: expected Authorization: Bearer <relay credential>');
     const token = match[1]!;
     const keys = await this.options.keys();
-    const kids = keys.previous ? `${keys.current.kid} ${keys.previous.kid}` : keys.current.kid;
     let entry = this.verified.get(token);
-    if (!entry || entry.kids !== kids) {
-      entry = { caller: await this.verifySignature(token, keys), kids };
+    if (!entry || entry.keys !== keys) {
+      entry = { caller: await this.verifySignature(token, keys), keys };
       if (this.verified.size >= MAX_CACHED) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, entry);
     }

@@ -9,7 +9,7 @@
  * 4 and 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
  * same upstream, the Databricks token and signing key read from a loopback Key Vault through the
  * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, Key Vault reads per 10,000
- * requests, peak RSS. Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (3).
+ * requests, peak RSS; and, before the load runs, the in-process pipeline cost (pipeline.ts). Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (3).
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -136,6 +136,10 @@ interface Case {
 
 async function main(): Promise<void> {
   ensureTools();
+  // First, alone on the machine: the pipeline's own cost per request, plain and guarded (pipeline.ts).
+  const pipelineOut = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pipeline.ts')]).toString();
+  process.stdout.write(pipelineOut);
+  const pipeline = JSON.parse(pipelineOut.trim().split('\n').at(-1)!) as Record<string, unknown>;
   const token = 'dapi-bench-token';
   const signingKeySecret = 'bench-signing-key-0123456789abcdef0123456789';
   const vault = await fakeKeyVault({ 'databricks-token': token, 'relay-signing-key': signingKeySecret });
@@ -208,6 +212,7 @@ async function main(): Promise<void> {
       guardedVsPlainClaude: ratio('relayGuarded', 'relayPlain'),
       guardedVsPlainCodex: ratio('codexRelayGuarded', 'codexRelayPlain'),
     },
+    pipelineMicrosPerRequest: pipeline,
     keyVaultReads: vault.reads(),
     keyVaultReadsPer10kRequests: Number(((vault.reads() / relayRequests) * 10_000).toFixed(3)),
     relayRequests,
