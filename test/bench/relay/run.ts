@@ -197,13 +197,15 @@ async function main(): Promise<void> {
       },
     ]),
   );
-  const rps = (name: string) => summary[name]!.requestsPerSecond;
-  const ratio = (a: string, b: string) => Number((rps(a) / rps(b)).toFixed(2));
+  // Ratios of two targets measured in the same round (side by side), then the median over rounds: the
+  // machine's speed drifts between rounds more than between neighbouring measurements.
+  const ratio = (a: string, b: string) =>
+    Number(median(results.get(a)!.map((r, round) => r.requestsPerSecond / results.get(b)![round]!.requestsPerSecond)).toFixed(2));
   const relayRequests = ['relayGuarded', 'codexRelayGuarded', 'relayPlain', 'codexRelayPlain'].reduce((n, name) => n + results.get(name)!.reduce((m, r) => m + r.requests, 0), 0);
   const report = {
     date: new Date().toISOString(),
     bodies: { claude: `claude-code-2.1.197.metrics.pb (${readFileSync(claude).length} bytes)`, codex: `codex-0.169.0.metrics.pb (${readFileSync(codex).length} bytes)` },
-    load: `wrk -t2 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS}s each, interleaved; medians`,
+    load: `wrk -t2 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS}s each, interleaved; medians; ratios: median of per-round ratios`,
     ...summary,
     ratios: {
       relayGuardedVsNginx: ratio('relayGuarded', 'nginx'),
