@@ -5,10 +5,9 @@ import { credentialSecrets } from './identity/credential-secrets.js';
 import { exportGuard } from './identity/export-guard.js';
 import { CredentialVerifier } from './identity/relay-credentials.js';
 import { easyAuthSignIn, entraSignIn, localSignIn, type UserSignIn } from './identity/user-sign-in.js';
-import { embeddedIngest, INGEST_BASE_PATH } from './local/embedded-ingest.js';
 import { withLocalSecrets } from './local/local-secrets.js';
 import { serve, type Served } from './local/serve.js';
-import { TelemetryDb } from './local/telemetry-db.js';
+import type { TelemetryDb } from './local/telemetry-db.js';
 import { codecFor, jsonCodec } from './otlp/codec.js';
 import type { Signal } from './otlp/signals.js';
 import { httpUpstream } from './relay/forward-http.js';
@@ -87,6 +86,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
   let ingest: Served | undefined;
   const names = { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
   if (!ingestUrl) {
+    // Loaded only here: DuckDB's native module has no business in a Databricks-mode process.
+    const [{ TelemetryDb }, { embeddedIngest, INGEST_BASE_PATH }] = await Promise.all([import('./local/telemetry-db.js'), import('./local/embedded-ingest.js')]);
     telemetryDb = await TelemetryDb.open(settings.localDuckdbPath, names);
     const handler = embeddedIngest({ db: telemetryDb, token: await tokens.token(), tableHeader: settings.ucTableHeader, maxBodyBytes: settings.maxBodyBytes });
     ingest = await serve(handler, { host: '127.0.0.1', port: 0, maxBodyBytes: settings.maxBodyBytes });
