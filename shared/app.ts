@@ -16,7 +16,8 @@ import { errorResponse } from './relay/respond.js';
 import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
 import { secretCacheFor, SecretUnavailableError } from './secrets.js';
-import { loadSettings, type Env, type Settings, type UserSignInSettings } from './settings.js';
+import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
+import { tableName } from './sql/ddl.js';
 import { usageHandler } from './usage/handle-usage.js';
 import { recentDays, rollupUsage, type UsageRange } from './usage/rollup-usage.js';
 import { USAGE_NOT_CONFIGURED, usageStoreFor } from './usage/usage-store-for.js';
@@ -84,7 +85,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
   let ingestUrl = settings.otelIngestUrl;
   let telemetryDb: TelemetryDb | undefined;
   let ingest: Served | undefined;
-  const names = { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
+  const names = tableNames(settings);
   if (!ingestUrl) {
     // Loaded only here: DuckDB's native module has no business in a Databricks-mode process.
     const [{ TelemetryDb }, { embeddedIngest, INGEST_BASE_PATH }] = await Promise.all([import('./local/telemetry-db.js'), import('./local/embedded-ingest.js')]);
@@ -94,11 +95,10 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     ingestUrl = `${ingest.url}${INGEST_BASE_PATH}`;
   }
 
-  const tablePrefix = `${settings.ucCatalog}.${settings.ucSchema}.${settings.ucTablePrefix}`;
   const upstream = httpUpstream({
     ingestUrl,
     tableHeader: settings.ucTableHeader,
-    tableFor: (signal: Signal) => `${tablePrefix}${signal.tableSuffix}`,
+    tableFor: (signal: Signal) => tableName(names, signal.tableSuffix),
     gzip: settings.upstreamGzip,
     timeoutMs: settings.upstreamTimeoutMs,
     maxSockets: settings.upstreamMaxSockets,
@@ -125,7 +125,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
       status: 'ok',
       mode: settings.mode,
       ingest: telemetryDb ? `embedded, rows in DuckDB file ${settings.localDuckdbPath}` : ingestUrl,
-      tables: `${tablePrefix}_otel_metrics | _otel_logs | _otel_spans | _usage_daily`,
+      tables: `${tableName(names, '_otel_metrics')} | _otel_logs | _otel_spans | _usage_daily`,
       usageRollup: usageStore ? `${usageStore.dialect}, schedule "${settings.usage.schedule}" (UTC), last ${settings.usage.windowDays} days` : 'not configured',
       secrets: secrets.source.kind,
       databricksAuth: settings.databricksAuth,

@@ -14,6 +14,9 @@ export interface PlainResponse {
   body: Uint8Array;
 }
 
+/** The WWW-Authenticate challenge of every 401 the app answers. */
+export const BEARER_CHALLENGE = 'Bearer realm="coding-agent-relay"';
+
 export type Handler = (request: PlainRequest) => Promise<PlainResponse>;
 
 export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): PlainResponse {

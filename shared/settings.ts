@@ -3,6 +3,8 @@
  * expected form; values of secrets never appear in them (secrets are not settings: see secrets.ts).
  */
 
+import type { TableNames } from './sql/ddl.js';
+
 export type Env = Record<string, string | undefined>;
 
 export class SettingsError extends Error {}
@@ -244,6 +246,10 @@ function usageSettings(env: Env): UsageSettings {
     maxAttempts: integer(env, 'USAGE_MAX_ATTEMPTS', 5, 1, 10),
     statementTimeoutSeconds: integer(env, 'USAGE_STATEMENT_TIMEOUT_SECONDS', 900, 10, 172_800),
   };
+}
+
+export function tableNames(settings: Settings): TableNames {
+  return { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
 }
 
 export function loadSettings(env: Env): Settings {

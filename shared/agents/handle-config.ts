@@ -1,7 +1,7 @@
-import { jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
+import { BEARER_CHALLENGE, jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
 import { issueCredential, type SigningKeys } from '../identity/relay-credentials.js';
 import { SignInError, type SignedInUser, type UserSignIn } from '../identity/user-sign-in.js';
-import { SecretNotFoundError, type SecretCache } from '../secrets.js';
+import type { SecretCache } from '../secrets.js';
 import type { AgentName, Settings } from '../settings.js';
 import { claudeCodeSettings } from './claude-code.js';
 import { codexConfig } from './codex.js';
@@ -49,10 +49,7 @@ export function configHandler(deps: ConfigDeps): ConfigHandler {
   async function gatewayToken(user: SignedInUser): Promise<GatewayToken> {
     // Named after the signed-in user only: one user can never be handed another's token.
     const name = agents.gatewayTokenSecretPattern.replace('{user}', user.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-')).slice(0, 127);
-    const value = await deps.secrets.getOptional(name).catch((err: unknown) => {
-      if (err instanceof SecretNotFoundError) return '';
-      throw err;
-    });
+    const value = await deps.secrets.getOptional(name);
     if (value && TOKEN.test(value)) return { kind: 'secret', value };
     if (value) deps.warn(`secret "${name}" does not look like a token; not written into configs`);
     if (agents.gatewayTokenHelper) return { kind: 'helper', command: agents.gatewayTokenHelper };
@@ -72,7 +69,7 @@ export function configHandler(deps: ConfigDeps): ConfigHandler {
       user = await deps.userSignIn(request.headers);
     } catch (err) {
       if (!(err instanceof SignInError)) throw err;
-      const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Bearer realm="coding-agent-relay"' } : { 'retry-after': '5' };
+      const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': BEARER_CHALLENGE } : { 'retry-after': '5' };
       return jsonResponse(err.status, { error: err.message }, headers);
     }
     if (!agents.relayPublicUrl) return jsonResponse(503, { error: 'setting RELAY_PUBLIC_URL is not set: the relay does not know its public URL' });

@@ -3,7 +3,7 @@ import { localEnvironment } from '../local/local-settings.js';
 import { withLocalSecrets } from '../local/local-secrets.js';
 import { TelemetryDb } from '../local/telemetry-db.js';
 import { secretCacheFor } from '../secrets.js';
-import { loadSettings } from '../settings.js';
+import { loadSettings, tableNames } from '../settings.js';
 import { usageStoreFor } from '../usage/usage-store-for.js';
 
 /**
@@ -15,7 +15,7 @@ export async function cliContext() {
   const env = localEnvironment(process.env);
   const settings = loadSettings(env);
   const secrets = secretCacheFor(settings, withLocalSecrets(settings, env), (m) => console.error(m));
-  const names = { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
+  const names = tableNames(settings);
   const openStore = async () => {
     let telemetryDb: TelemetryDb | undefined;
     if (settings.mode === 'local') {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadTableDdl } from '../sql/ddl.js';
+import { loadTableDdl, tableName } from '../sql/ddl.js';
 import { cliContext, runCli } from './cli-context.js';
 
 const TABLE_FILES = ['otel_metrics', 'otel_logs', 'otel_spans', 'usage_daily'];
@@ -24,12 +24,11 @@ runCli(async () => {
   } finally {
     await close();
   }
-  const table = (suffix: string) => `${names.catalog}.${names.schema}.${names.prefix}${suffix}`;
   console.log(`\nGrants for the relay's principal (${settings.mode === 'local' ? 'for Databricks; DuckDB has none' : 'run as a catalog owner'}):`);
   console.log(`GRANT USE CATALOG ON CATALOG ${names.catalog} TO \`${principal}\`;`);
   console.log(`GRANT USE SCHEMA ON SCHEMA ${names.catalog}.${names.schema} TO \`${principal}\`;`);
   for (const suffix of ['_otel_metrics', '_otel_logs', '_otel_spans', '_usage_daily']) {
-    console.log(`GRANT MODIFY, SELECT ON TABLE ${table(suffix)} TO \`${principal}\`;`);
+    console.log(`GRANT MODIFY, SELECT ON TABLE ${tableName(names, suffix)} TO \`${principal}\`;`);
   }
   console.log(`-- and, for the roll-up, CAN USE on the SQL warehouse at DATABRICKS_WAREHOUSE_HTTP_PATH.`);
 });

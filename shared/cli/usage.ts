@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { tableName } from '../sql/ddl.js';
 import { recentDays, rollupUsage } from '../usage/rollup-usage.js';
 import { cliContext, runCli } from './cli-context.js';
 
@@ -16,7 +17,7 @@ runCli(async () => {
   try {
     const started = Date.now();
     const result = await rollupUsage(store, names, range);
-    console.log(`usage ${result.range.from}..${result.range.to}: ${result.rows} rows in ${names.catalog}.${names.schema}.${names.prefix}_usage_daily (${Date.now() - started} ms, ${store.dialect})`);
+    console.log(`usage ${result.range.from}..${result.range.to}: ${result.rows} rows in ${tableName(names, '_usage_daily')} (${Date.now() - started} ms, ${store.dialect})`);
   } finally {
     await close();
   }

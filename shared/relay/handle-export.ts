@@ -1,7 +1,7 @@
 import { codecFor, jsonCodec, OtlpDecodeError } from '../otlp/codec.js';
 import { BodyTooLargeError, CorruptBodyError, decompress, UnsupportedEncodingError } from '../otlp/decompress.js';
 import { signalNamed } from '../otlp/signals.js';
-import type { PlainRequest, PlainResponse } from '../http.js';
+import { BEARER_CHALLENGE, type PlainRequest, type PlainResponse } from '../http.js';
 import type { ExportGuard } from '../identity/export-guard.js';
 import { CredentialError, type Caller } from '../identity/relay-credentials.js';
 import type { Forward } from './outcome.js';
@@ -13,13 +13,12 @@ export interface ExportDeps {
   forward: Forward;
 }
 
-const CHALLENGE = 'Bearer realm="coding-agent-relay"';
-
 export type ExportHandler = (signalName: string, request: PlainRequest) => Promise<PlainResponse>;
 
 /**
  * The one export pipeline for every signal: method -> content type -> credential -> size +
- * decompress -> decode -> stamp identity and drop private attributes -> forward -> respond. Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
+ * decompress -> decode -> stamp identity and drop private attributes -> forward -> respond.
+ * Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
  */
 export function exportHandler(deps: ExportDeps): ExportHandler {
   return async (signalName, request) => {
@@ -38,7 +37,7 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
     } catch (err) {
       if (err instanceof CredentialError) {
         const error = request.headers.authorization ? `, error="invalid_token"` : '';
-        return errorResponse(codec, 401, err.message, { 'www-authenticate': `${CHALLENGE}${error}` });
+        return errorResponse(codec, 401, err.message, { 'www-authenticate': `${BEARER_CHALLENGE}${error}` });
       }
       // The keys to check credentials are unavailable (Key Vault): ours to fix, the client may retry.
       return errorResponse(codec, 503, 'relay cannot check credentials right now', { 'retry-after': '2' });

@@ -14,6 +14,11 @@ export interface TableNames {
   prefix: string;
 }
 
+/** `<catalog>.<schema>.<prefix><suffix>`, e.g. the suffix `_otel_logs` or `_usage_daily`. */
+export function tableName(names: TableNames, suffix: string): string {
+  return `${names.catalog}.${names.schema}.${names.prefix}${suffix}`;
+}
+
 export interface Column {
   name: string;
   /** The Spark SQL type as written in the DDL, e.g. `MAP<STRING, STRING>`. */

@@ -1,4 +1,4 @@
-import { readSql, type TableNames } from '../sql/ddl.js';
+import { readSql, tableName, type TableNames } from '../sql/ddl.js';
 import { renderSql } from './dialect.js';
 import type { UsageStore } from './usage-store.js';
 
@@ -59,7 +59,7 @@ export function rollupStatement(store: Pick<UsageStore, 'dialect'>, names: Table
 export async function rollupUsage(store: UsageStore, names: TableNames, range: UsageRange, now = new Date()): Promise<{ range: UsageRange; rows: number }> {
   const { sql, params } = rollupStatement(store, names, range, now);
   await store.execute(sql, params);
-  const countSql = `SELECT count(*) AS n FROM ${names.catalog}.${names.schema}.${names.prefix}_usage_daily WHERE usage_date BETWEEN CAST(:from AS DATE) AND CAST(:to AS DATE)`;
+  const countSql = `SELECT count(*) AS n FROM ${tableName(names, '_usage_daily')} WHERE usage_date BETWEEN CAST(:from AS DATE) AND CAST(:to AS DATE)`;
   const [count] = await store.query(renderSql(countSql, store.dialect), { from: range.from, to: range.to });
   return { range, rows: Number(count?.n ?? 0) };
 }
