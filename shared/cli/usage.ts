@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { tableName } from '../sql/ddl.js';
-import { recentDays, rollupUsage } from '../usage/rollup-usage.js';
+import { requestedRange, rollupUsage } from '../usage/rollup-usage.js';
 import { cliContext, runCli } from './cli-context.js';
 
 /*
@@ -11,8 +11,7 @@ import { cliContext, runCli } from './cli-context.js';
 runCli(async () => {
   const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } } });
   const { settings, names, openStore } = await cliContext();
-  const fallback = recentDays(new Date(), settings.usage.windowDays);
-  const range = { from: values.from ?? fallback.from, to: values.to ?? values.from ?? fallback.to };
+  const range = requestedRange(values.from, values.to, settings.usage.windowDays);
   const { store, close } = await openStore();
   try {
     const started = Date.now();

@@ -1,6 +1,6 @@
 import { jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
 import type { TableNames } from '../sql/ddl.js';
-import { recentDays, rollupUsage, UsageRangeError } from './rollup-usage.js';
+import { requestedRange, rollupUsage, UsageRangeError } from './rollup-usage.js';
 import { USAGE_NOT_CONFIGURED } from './usage-store-for.js';
 import type { UsageStore } from './usage-store.js';
 
@@ -13,8 +13,7 @@ export function usageHandler(deps: { store: UsageStore | undefined; names: Table
     if (request.method !== 'POST') return jsonResponse(405, { error: `method ${request.method} not allowed: use POST` }, { allow: 'POST' });
     if (!deps.store) return jsonResponse(503, { error: USAGE_NOT_CONFIGURED });
     const query = new URL(request.url, 'http://relay').searchParams;
-    const fallback = recentDays(new Date(), deps.windowDays);
-    const range = { from: query.get('from') ?? fallback.from, to: query.get('to') ?? query.get('from') ?? fallback.to };
+    const range = requestedRange(query.get('from') ?? undefined, query.get('to') ?? undefined, deps.windowDays);
     const started = Date.now();
     try {
       const result = await rollupUsage(deps.store, deps.names, range);

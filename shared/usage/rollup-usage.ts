@@ -28,6 +28,12 @@ export function recentDays(now: Date, windowDays: number): UsageRange {
   return { from: iso(today - windowDays + 1), to: iso(today) };
 }
 
+/** The range asked for: both ends, one day (`from` alone), or by default the recent window. */
+export function requestedRange(from: string | undefined, to: string | undefined, windowDays: number, now = new Date()): UsageRange {
+  const recent = recentDays(now, windowDays);
+  return { from: from ?? recent.from, to: to ?? from ?? recent.to };
+}
+
 export function parseRange(range: UsageRange): { fromDay: number; toDay: number } {
   const fromDay = dayNumber(range.from, 'from');
   const toDay = dayNumber(range.to, 'to');

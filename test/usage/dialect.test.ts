@@ -2,7 +2,7 @@ import { DBSQLParameter, DBSQLParameterType } from '@databricks/sql';
 import { describe, expect, it } from 'vitest';
 import { parameterNames, renderSql } from '../../shared/usage/dialect.js';
 import { isTransientWarehouseError } from '../../shared/usage/databricks-usage-store.js';
-import { rollupStatement } from '../../shared/usage/rollup-usage.js';
+import { requestedRange, rollupStatement } from '../../shared/usage/rollup-usage.js';
 
 const names = { catalog: 'main', schema: 'telemetry', prefix: 'agents' };
 const now = new Date('2026-11-22T00:15:00Z');
@@ -84,5 +84,16 @@ describe('isTransientWarehouseError', () => {
     ['PERMISSION_DENIED: User does not have MODIFY', false],
   ])('treats %j as transient: %s', (message, transient) => {
     expect(isTransientWarehouseError(new Error(message))).toBe(transient);
+  });
+});
+
+describe('requestedRange', () => {
+  it.each([
+    [undefined, undefined, { from: '2026-11-20', to: '2026-11-22' }],
+    ['2026-11-01', undefined, { from: '2026-11-01', to: '2026-11-01' }],
+    ['2026-11-01', '2026-11-05', { from: '2026-11-01', to: '2026-11-05' }],
+    [undefined, '2026-11-05', { from: '2026-11-20', to: '2026-11-05' }],
+  ])('reads from=%s to=%s', (from, to, expected) => {
+    expect(requestedRange(from, to, 3, now)).toEqual(expected);
   });
 });
