@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** The agent CLIs the end-to-end tests run, at the versions the reference material was gathered with. */
@@ -9,10 +10,11 @@ export const AGENT_CLIS = {
   gemini: '@google/gemini-cli@0.61.0',
 } as const;
 
-const DIR = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'agent-clis');
+// Outside node_modules so that `npm ci` keeps it; AGENT_CLI_CACHE moves it, XDG_CACHE_HOME is honoured.
+const DIR = process.env.AGENT_CLI_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'coding-agent-relay', 'agent-clis');
 
 /**
- * Installs the pinned CLIs once into node_modules/.cache (kept out of package-lock.json: Codex ships
+ * Installs the pinned CLIs once into the user's cache folder (kept out of package-lock.json: Codex ships
  * per-platform binaries as aliased optional packages) and returns the path of each binary.
  */
 export function agentClis(): Record<keyof typeof AGENT_CLIS, string> {
