@@ -3,14 +3,12 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../shared/app.js';
 import { azuriteConnectionString } from '../../shared/local/start-azurite.js';
-import { signalNamed } from '../../shared/otlp/signals.js';
 import type { Forward, ForwardOutcome } from '../../shared/relay/outcome.js';
 import { blobSpoolStore, DEAD_LETTER_CONTAINER, SPOOL_CONTAINER, SpoolGauge, spoolReplayer, type SpoolStore } from '../../shared/spool/index.js';
 import { bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { markedExport, markersIn, switchableIngest, testAzurite } from './fixtures.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
-const logs = signalNamed('logs')!;
 const tableFor = () => 'dev.coding_agents.agents_otel_logs';
 
 describe('spoolReplayer on Azurite', () => {
