@@ -20,6 +20,12 @@ export function azuriteConnectionString(blobEndpoint: string): string {
 }
 
 /**
+ * Runs Azurite's entry point (argv[1]) and ends it when its parent is gone, even after a kill -9 of
+ * the relay: an orphaned emulator would hold on to the data folder.
+ */
+const EXIT_WITH_PARENT = 'const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000).unref(); import(process.argv[1]);';
+
+/**
  * Starts the Azurite blob service from the npm package (a dev dependency) on loopback, keeping its
  * data under `location`. Port 0 picks a free one; Azurite prints where it listens. Telemetry off (no
  * network here); the API version check off, because the SDK is newer than the emulator that still
@@ -31,7 +37,7 @@ export async function startAzurite(options: { location: string; port?: number })
   const bin = (JSON.parse(readFileSync(packageJson, 'utf8')) as { bin: Record<string, string> }).bin['azurite-blob']!;
   mkdirSync(options.location, { recursive: true });
   const args = ['--blobHost', '127.0.0.1', '--blobPort', String(options.port ?? 0), '--location', options.location, '--disableTelemetry', '--skipApiVersionCheck', '--silent'];
-  const child = spawn(process.execPath, [join(dirname(packageJson), bin), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', EXIT_WITH_PARENT, join(dirname(packageJson), bin), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
