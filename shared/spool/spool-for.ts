@@ -27,7 +27,7 @@ export const REPLAY_BUDGET_MS = 50_000;
  */
 const STORAGE_OPTIONS: StoragePipelineOptions = { retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000, retryDelayInMs: 200, maxRetryDelayInMs: 1000 } };
 
-export function blobServiceFor(storage: SpoolStorage): BlobServiceClient {
+function blobServiceFor(storage: SpoolStorage): BlobServiceClient {
   switch (storage.kind) {
     case 'connection-string':
       return BlobServiceClient.fromConnectionString(storage.connectionString, STORAGE_OPTIONS);
