@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,15 @@ async function startRelay(env: Record<string, string>): Promise<Relay> {
     child.once('exit', (code) => reject(new Error(`relay exited with ${code}: ${out}`)));
   });
   return { child, url };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function kill9(relay: Relay): Promise<void> {
@@ -147,7 +156,8 @@ describe('kill -9 of the relay', () => {
     ingest = await switchableIngest();
     ingest.setDown(true);
     const proxy = await azuriteProxy(azurite.blobEndpoint);
-    const env = { OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`, AzureWebJobsStorage: azuriteConnectionString(proxy.url) };
+    // One port for both runs, so the client's retries reach the restarted relay.
+    const env = { OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`, AzureWebJobsStorage: azuriteConnectionString(proxy.url), LOCAL_PORT: String(await freePort()) };
     try {
       const first = await startRelay(env);
       const authorization = await bearerFor('claude-code');
@@ -161,17 +171,20 @@ describe('kill -9 of the relay', () => {
       const unanswered = post(first, 'unanswered');
       await swallowed;
       await kill9(first);
-      expect((await unanswered).status).toBe(0); // the client never got an answer
-      expect(await spooledNames()).toHaveLength(6);
+      expect(await spooledNames()).toHaveLength(6); // stored, though its client never heard so
 
       ingest.setDown(false);
       await startRelay(env);
+      // The client saw its connection reset and retries, as the OTel exporters do, until the new relay answers.
+      expect((await unanswered).status).toBe(200);
       const markers = () => ingest.received.flatMap((r) => markersIn(r.body));
       await until('the spool to drain', async () => markers().length >= 6 && (await spooledNames()).length === 0);
       const counts = new Map<string, number>();
       for (const m of markers()) counts.set(m, (counts.get(m) ?? 0) + 1);
       for (const m of acknowledged) expect(counts.get(m), m).toBe(1);
-      expect(counts.get('unanswered')).toBe(1);
+      // The spooled copy is replayed and the client's retry went straight through: no idempotency key in
+      // OTLP lets the relay tell them apart, so this export may arrive twice (usage drops it: see below).
+      expect([1, 2]).toContain(counts.get('unanswered'));
     } finally {
       await proxy.close();
     }
