@@ -1,3 +1,4 @@
+import { silentLog } from '../shared/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../shared/app.js';
 import { otlpType } from '../shared/otlp/schema.js';
@@ -9,7 +10,7 @@ import { fixture } from './fixtures.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from './credentials.js';
 import { signalNamed } from '../shared/otlp/signals.js';
 
-const silent = { info() {}, warn() {}, error() {} };
+const silent = silentLog;
 const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
 
 describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)', () => {

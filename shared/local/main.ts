@@ -1,14 +1,16 @@
 import { createApp } from '../app.js';
+import { consoleSink, jsonLog } from '../log.js';
 import { SettingsError } from '../settings.js';
 import { localEnvironment } from './local-settings.js';
 import { serve } from './serve.js';
 
 /*
- * `npm start`: the same handlers the Functions host serves, on http://127.0.0.1:7071, without Azure
- * Functions Core Tools. Without DATABRICKS_HOST the relay forwards to the embedded ingest (DuckDB).
+ * `npm start`: the same route table and handlers the Functions host serves, on http://127.0.0.1:7071,
+ * without Azure Functions Core Tools. Without DATABRICKS_HOST the relay forwards to the embedded
+ * ingest (DuckDB). Unlike the host, a failed start ends the process with the reason: a developer is watching.
  */
 async function main(): Promise<void> {
-  const app = await createApp(localEnvironment(process.env), console);
+  const app = await createApp(localEnvironment(process.env), jsonLog(consoleSink));
   const { settings } = app;
   const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort, maxBodyBytes: settings.maxBodyBytes });
   console.info(`coding-agent-relay (${settings.mode} mode) on ${served.url}`);
