@@ -194,7 +194,12 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     cacheMs: settings.observability.readinessCacheMs,
     checks: [
       { name: 'settings', run: async () => undefined }, // the app was built, so they parsed
-      { name: 'secrets', run: async () => void (await Promise.all(requiredSecrets(settings).map((name) => secrets.source.read(name)))) },
+      {
+        name: 'secrets',
+        async run() {
+          for (const name of requiredSecrets(settings)) await secrets.source.read(name); // in order: the first failure is named
+        },
+      },
       { name: 'databricks token', run: async () => void (await tokens.token()) },
       ...ingestChecks,
     ],
@@ -211,8 +216,10 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     }),
   });
 
-  // Start-up reads what every export needs: a missing or unreadable secret fails here, by name.
-  await Promise.all([tokens.token(), verifier ? credentialKeys.keys() : undefined]);
+  // Start-up reads what every export needs: a missing or unreadable secret fails here, by name (in
+  // order, so the same outage always names the same secret).
+  await tokens.token();
+  if (verifier) await credentialKeys.keys();
 
   const app: App = {
     settings,

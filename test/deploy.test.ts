@@ -76,6 +76,41 @@ describe('settings', () => {
     expect(undocumented).toEqual([]);
   });
 
+  it("states in the README the defaults the code applies", () => {
+    // A README default is right when setting it explicitly changes nothing in what loadSettings returns.
+    const base = { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', UC_CATALOG: 'c', UC_SCHEMA: 's', UC_TABLE_PREFIX: 'p' };
+    const table = read('README.md').split('## Settings')[1]!.split('\n## ')[0]!;
+    const checked: string[] = [];
+    for (const row of table.split('\n').filter((line) => line.startsWith('| `'))) {
+      const [names, defaults] = row.split(' | ').map((cell) => cell.replace(/^\| /, ''));
+      if (!defaults!.startsWith('`')) continue; // "unset", "required ...", "set by ...": no literal default
+      const settingNames = [...names!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
+      const values = [...defaults!.split(';')[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.replace('${DATABRICKS_HOST}', base.DATABRICKS_HOST));
+      expect(values.length, row).toBe(settingNames.length);
+      settingNames.forEach((name, i) => {
+        expect(loadSettings({ ...base, [name]: values[i] }), `${name} = ${values[i]}`).toEqual(loadSettings(base));
+        checked.push(name);
+      });
+    }
+    expect(checked.length).toBeGreaterThan(35);
+  });
+
+  it('keeps every setting default in the code alone: settings parameters in main.bicep have none', () => {
+    const main = read('infra/main.bicep');
+    const block = main.slice(main.indexOf('var relaySettings = {'), main.indexOf('}', main.indexOf('var relaySettings = {')));
+    const feeding = new Set([...block.matchAll(/^\s+[A-Z][A-Z0-9_]+: (\w+)$/gm)].map((m) => m[1]!));
+    // Infrastructure facts rather than code defaults: the deployment's tenant.
+    const withDefaults = [...main.matchAll(/^param (\w+) \w+ = /gm)].map((m) => m[1]!).filter((p) => feeding.has(p) && p !== 'entraTenantId');
+    expect(withDefaults).toEqual([]);
+    expect(feeding.size).toBeGreaterThan(40);
+  });
+
+  it('passes empty setting values through to the app (only parameters left out are dropped)', () => {
+    const main = read('infra/main.bicep');
+    expect(main).toContain('filter(items(relaySettings), setting => setting.value != null)');
+    expect(main).not.toMatch(/!empty\(setting\.value\)/);
+  });
+
   it('uses every parameter main.bicep declares', () => {
     const main = read('infra/main.bicep');
     const params = [...main.matchAll(/^param (\w+)/gm)].map((m) => m[1]!);
