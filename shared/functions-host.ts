@@ -1,5 +1,4 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { createApp } from './app.js';
 import { AppHost } from './app-host.js';
 import { fromFunctionsRequest, toFunctionsResponse } from './functions-adapter.js';
 import { jsonResponse, Refusal, type PlainRequest } from './http.js';
@@ -14,7 +13,9 @@ import type { Route } from './routes.js';
  */
 
 const processLog = jsonLog(consoleSink);
-const host = new AppHost({ build: () => createApp(process.env, processLog), log: processLog });
+// The app's modules load with the first build (appStart), not with the entry files: the host loads
+// those before anything else, and they only register routes.
+const host = new AppHost({ build: async () => (await import('./app.js')).createApp(process.env, processLog), log: processLog });
 
 export const startApp = () => host.start();
 export const stopApp = () => host.stop();

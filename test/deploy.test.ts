@@ -192,31 +192,34 @@ describe('what func azure functionapp publish uploads', () => {
   }
 
   beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')]);
+    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs')], { cwd: ROOT });
     published = funcignore.filter(walk(ROOT));
   }, 120_000);
 
-  it('contains the compiled entry point of every function, as package.json main names them', () => {
+  it('contains the bundled entry point of every function, as package.json main names them', () => {
     const main = (JSON.parse(read('package.json')) as { main: string }).main;
-    expect(main).toBe('dist/functions/*.js');
-    const functions = readdirSync(join(ROOT, 'functions')).map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`);
-    for (const entry of functions) {
-      expect(existsSync(join(ROOT, entry)), entry).toBe(true);
-      expect(published, entry).toContain(entry);
-    }
-    expect(published).toContain('dist/shared/app.js');
+    expect(main).toBe('dist/azure/*.js');
+    const functions = readdirSync(join(ROOT, 'functions')).map((f) => `dist/azure/${f.replace(/\.ts$/, '.js')}`);
+    for (const entry of functions) expect(published, entry).toContain(entry);
+    expect(published.filter((f) => /^dist\/azure\/[^/]+\.js$/.test(f)).sort()).toEqual(functions.sort());
   });
 
-  it('contains host.json, package.json, the SQL the app reads, and production node_modules', () => {
+  it('contains host.json, package.json and the SQL the app reads, and nothing from node_modules', () => {
     for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql']) expect(published).toContain(file);
-    expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(false);
+    expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(true);
+    expect(funcignore.ignores('node_modules/@duckdb/node-api/package.json')).toBe(true);
   });
 
-  it('leaves out tests, TypeScript sources, local settings and local state', () => {
-    expect(published.filter((f) => f.startsWith('test/') || f.startsWith('functions/') || f.startsWith('shared/'))).toEqual([]);
-    expect(published.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
-    for (const file of ['local.settings.json', 'local.settings.example.json', '.local/telemetry.duckdb', 'tsconfig.json', 'vitest.config.ts', '.ci/run']) {
+  it('leaves out tests, sources, the unbundled build, local settings and local state', () => {
+    expect(published.filter((f) => !f.startsWith('dist/azure/') && !f.startsWith('infra/sql/') && f !== 'host.json' && f !== 'package.json')).toEqual([]);
+    expect(published.filter((f) => f.endsWith('.ts') || f.endsWith('.map'))).toEqual([]);
+    for (const file of ['local.settings.json', '.local/telemetry.duckdb', 'tsconfig.json', '.ci/run', 'dist/shared/app.js', 'infra/main.bicep']) {
       expect(funcignore.ignores(file), file).toBe(true);
     }
+  });
+
+  it('stays within 15 MB', () => {
+    const bytes = published.reduce((n, f) => n + statSync(join(ROOT, f)).size, 0);
+    expect(bytes).toBeLessThanOrEqual(15 * 1024 * 1024);
   });
 });
