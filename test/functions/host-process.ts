@@ -1,8 +1,8 @@
 /*
  * One Functions worker process, as a stand-in: loads the entry files of a folder (`dist/azure`, the
  * bundle that is published, or `functions`, the sources), runs appStart, sends one export and then one
- * usage request, and prints one JSON line per phase with what it measured and which modules had been
- * loaded by then (every URL Node resolved). Used by test/functions/published.test.ts and
+ * usage request, and prints one JSON line per phase with what it measured and, with RECORD_MODULES
+ * set, which modules had been loaded by then (every URL Node resolved). Used by test/functions/published.test.ts and
  * test/bench/startup/run.ts. Settings come from the environment.
  */
 import { readdirSync } from 'node:fs';
@@ -13,12 +13,15 @@ import { pathToFileURL } from 'node:url';
 import { installStandInHost } from './stand-in-host.js';
 
 const resolved: string[] = [];
-const { port1, port2 } = new MessageChannel();
-port1.on('message', (url: string) => resolved.push(url));
-port1.unref();
-const hook = `let port; export function initialize(data) { port = data.port; }
+if (process.env.RECORD_MODULES) {
+  // Off for timing: the hook adds a round trip to the loader thread per module.
+  const { port1, port2 } = new MessageChannel();
+  port1.on('message', (url: string) => resolved.push(url));
+  port1.unref();
+  const hook = `let port; export function initialize(data) { port = data.port; }
 export async function resolve(specifier, context, next) { const result = await next(specifier, context); port.postMessage(result.url); return result; }`;
-register(`data:text/javascript,${encodeURIComponent(hook)}`, { data: { port: port2 }, transferList: [port2] });
+  register(`data:text/javascript,${encodeURIComponent(hook)}`, { data: { port: port2 }, transferList: [port2] });
+}
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 const dir = resolve(process.argv[2] ?? 'dist/azure');

@@ -34,6 +34,7 @@ interface Phase {
 async function runWorker(dir: string): Promise<Phase[]> {
   const env = {
     PATH: process.env.PATH,
+    RECORD_MODULES: '1',
     DATABRICKS_HOST: 'https://adb-123.4.azuredatabricks.net',
     OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`,
     UC_CATALOG: 'main',
