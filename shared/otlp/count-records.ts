@@ -26,24 +26,21 @@ function count(buf: Uint8Array, start: number, end: number, path: readonly (read
   let records = 0;
   let pos = start;
   while (pos < end) {
-    let tag = 0;
-    let factor = 1;
-    let byte: number;
-    do {
-      byte = buf[pos++]!;
-      tag += (byte & 0x7f) * factor;
-      factor *= 128;
-    } while (byte & 0x80);
-    const wireType = tag % 8;
+    // OTLP field numbers are small: a tag is one byte, rarely two. Varints past 28 bits do not occur in
+    // tags or in lengths of bodies under the size limit.
+    let tag = buf[pos++]!;
+    if (tag & 0x80) tag = (tag & 0x7f) | (buf[pos++]! << 7);
+    const wireType = tag & 7;
     if (wireType === 2) {
       let length = 0;
-      factor = 1;
+      let shift = 0;
+      let byte: number;
       do {
         byte = buf[pos++]!;
-        length += (byte & 0x7f) * factor;
-        factor *= 128;
+        length |= (byte & 0x7f) << shift;
+        shift += 7;
       } while (byte & 0x80);
-      if (wanted.includes(Math.floor(tag / 8))) records += last ? 1 : count(buf, pos, pos + length, path, level + 1);
+      if (wanted.includes(tag >>> 3)) records += last ? 1 : count(buf, pos, pos + length, path, level + 1);
       pos += length;
     } else if (wireType === 0) {
       while (buf[pos++]! & 0x80);
