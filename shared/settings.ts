@@ -98,6 +98,15 @@ export interface Settings {
   spool: SpoolSettings;
   localPort: number;
   localDuckdbPath: string;
+  /** The relay's own metrics and logs. */
+  observability: {
+    /** Application Insights connection string (set by infra/): metrics are exported there too. */
+    appInsightsConnectionString: string | undefined;
+    /** Log every accepted export as well (refused and failed ones are always logged). */
+    logAcceptedExports: boolean;
+    /** How long a readiness answer (GET /api/health?ready=1) is reused. */
+    readinessCacheMs: number;
+  };
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -349,5 +358,10 @@ export function loadSettings(env: Env): Settings {
     spool: spoolSettings(env, local),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',
+    observability: {
+      appInsightsConnectionString: text(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
+      logAcceptedExports: boolean(env, 'LOG_ACCEPTED_EXPORTS', false),
+      readinessCacheMs: integer(env, 'READINESS_CACHE_SECONDS', 10, 0, 3600) * 1000,
+    },
   };
 }

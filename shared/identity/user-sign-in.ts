@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { BEARER_CHALLENGE, Refusal } from '../http.js';
 
 /*
  * Who is asking, for endpoints that act for a person (agent configs). Three ways, one chosen by
@@ -17,12 +18,9 @@ export interface SignedInUser {
 }
 
 /** A refusal: 401, or 503 when the keys to check the token cannot be had. Never contains the token. */
-export class SignInError extends Error {
-  constructor(
-    message: string,
-    readonly status: 401 | 503 = 401,
-  ) {
-    super(message);
+export class SignInError extends Refusal {
+  constructor(message: string, status: 401 | 503 = 401) {
+    super(status, message, status === 401 ? { 'www-authenticate': BEARER_CHALLENGE } : { 'retry-after': '5' });
   }
 }
 

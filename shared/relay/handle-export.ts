@@ -1,10 +1,11 @@
 import { codecFor, jsonCodec, OtlpDecodeError } from '../otlp/codec.js';
 import { BodyTooLargeError, CorruptBodyError, decompress, UnsupportedEncodingError } from '../otlp/decompress.js';
 import { signalNamed } from '../otlp/signals.js';
-import { BEARER_CHALLENGE, type PlainRequest, type PlainResponse } from '../http.js';
+import { Refusal, type PlainRequest, type PlainResponse } from '../http.js';
 import type { ExportGuard } from '../identity/export-guard.js';
-import { CredentialError, type Caller } from '../identity/relay-credentials.js';
-import type { Forward } from './outcome.js';
+import type { Caller } from '../identity/relay-credentials.js';
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
+import type { Forward, ForwardOutcome } from './outcome.js';
 import { errorResponse, outcomeResponse } from './respond.js';
 
 export interface ExportDeps {
@@ -13,7 +14,15 @@ export interface ExportDeps {
   forward: Forward;
 }
 
-export type ExportHandler = (signalName: string, request: PlainRequest) => Promise<PlainResponse>;
+/** What an observer (the relay's metrics and logs) learns of one export as it passes; all optional. */
+export interface ExportTrace {
+  authenticated(caller: Caller | undefined): void;
+  /** The export as received (validated protobuf) and as it leaves, just before the upstream call. */
+  forwarding(protobuf: Uint8Array, parts: ProtobufParts): void;
+  forwarded(outcome: ForwardOutcome): void;
+}
+
+export type ExportHandler = (signalName: string, request: PlainRequest, trace?: ExportTrace) => Promise<PlainResponse>;
 
 /**
  * The one export pipeline for every signal: method -> content type -> credential -> size +
@@ -21,7 +30,7 @@ export type ExportHandler = (signalName: string, request: PlainRequest) => Promi
  * Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
  */
 export function exportHandler(deps: ExportDeps): ExportHandler {
-  return async (signalName, request) => {
+  return async (signalName, request, trace) => {
     const codec = codecFor(request.headers['content-type']);
     const signal = signalNamed(signalName);
     if (!signal) return errorResponse(codec ?? jsonCodec, 404, `unknown signal "${signalName}" (use metrics, logs or traces)`);
@@ -35,13 +44,11 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
     try {
       caller = await deps.guard.authenticate(request.headers.authorization);
     } catch (err) {
-      if (err instanceof CredentialError) {
-        const error = request.headers.authorization ? `, error="invalid_token"` : '';
-        return errorResponse(codec, 401, err.message, { 'www-authenticate': `${BEARER_CHALLENGE}${error}` });
-      }
-      // The keys to check credentials are unavailable (Key Vault): ours to fix, the client may retry.
-      return errorResponse(codec, 503, 'relay cannot check credentials right now', { 'retry-after': '2' });
+      // A bad credential (401) or keys that cannot be read right now (503); anything else is a bug for the catch-all.
+      if (err instanceof Refusal) return errorResponse(codec, err.status, err.message, err.headers);
+      throw err;
     }
+    trace?.authenticated(caller);
     if (request.body.length > deps.maxBodyBytes) {
       return errorResponse(codec, 413, `body exceeds ${deps.maxBodyBytes} bytes`);
     }
@@ -63,6 +70,10 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
       if (err instanceof OtlpDecodeError) return errorResponse(codec, 400, err.message);
       throw err;
     }
-    return outcomeResponse(codec, signal, await deps.forward(signal, deps.guard.protect(signal.name, protobuf, caller)));
+    const parts = deps.guard.protect(signal.name, protobuf, caller);
+    trace?.forwarding(protobuf, parts);
+    const outcome = await deps.forward(signal, parts);
+    trace?.forwarded(outcome);
+    return outcomeResponse(codec, signal, outcome);
   };
 }

@@ -1,7 +1,8 @@
 import type { TokenProvider } from '../databricks-token.js';
 import type { Signal } from '../otlp/signals.js';
 import type { SendWithToken } from './forward-http.js';
-import type { Forward, ForwardOutcome, ProtobufParts } from './outcome.js';
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
+import type { Forward, ForwardOutcome } from './outcome.js';
 
 /**
  * Attaches the Databricks token. When the upstream refuses it (401/403), the token is dropped from

@@ -1,3 +1,4 @@
+import { silentLog } from '../../shared/log.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../shared/app.js';
@@ -19,7 +20,7 @@ import { markedExport, markersIn, switchableIngest, testAzurite } from './fixtur
  * the recovery both drain at once, kept apart by blob leases.
  */
 
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = silentLog;
 const EXPORTS = 1000;
 const MINUTES = 10;
 

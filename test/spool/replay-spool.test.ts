@@ -1,3 +1,4 @@
+import { silentLog } from '../../shared/log.js';
 import net from 'node:net';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { blobSpoolStore, DEAD_LETTER_CONTAINER, SPOOL_CONTAINER, SpoolGauge, spo
 import { bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { markedExport, markersIn, switchableIngest, testAzurite } from './fixtures.js';
 
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = silentLog;
 const tableFor = () => 'dev.coding_agents.agents_otel_logs';
 
 describe('spoolReplayer on Azurite', () => {
