@@ -89,6 +89,9 @@ param usageSchedule string = '0 15 0 * * *'
 param usageWindowDays int = 3
 param usageMaxAttempts int = 5
 param usageStatementTimeoutSeconds int = 900
+@description('App role (Entra roles claim) whose holders read the usage of every user through GET /api/usage and the dashboard.')
+param usageAdminRole string = 'Usage.Admin'
+param usageMaxDays int = 366
 
 var suffix = uniqueString(resourceGroup().id, appName)
 var functionAppName = '${appName}-${take(suffix, 6)}'
@@ -190,6 +193,8 @@ var relaySettings = {
   USAGE_WINDOW_DAYS: string(usageWindowDays)
   USAGE_MAX_ATTEMPTS: string(usageMaxAttempts)
   USAGE_STATEMENT_TIMEOUT_SECONDS: string(usageStatementTimeoutSeconds)
+  USAGE_ADMIN_ROLE: usageAdminRole
+  USAGE_MAX_DAYS: string(usageMaxDays)
 }
 
 module api 'app/api.bicep' = {
