@@ -18,7 +18,9 @@ import { withTokenRefresh } from './relay/with-token-refresh.js';
 import { secretCacheFor, SecretUnavailableError } from './secrets.js';
 import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
 import { tableName } from './sql/ddl.js';
+import { dashboardHandler } from './dashboard/handle-dashboard.js';
 import { usageHandler } from './usage/handle-usage.js';
+import { usageReadHandler } from './usage/handle-usage-read.js';
 import { recentDays, rollupUsage, type UsageRange } from './usage/rollup-usage.js';
 import { USAGE_NOT_CONFIGURED, usageStoreFor } from './usage/usage-store-for.js';
 
@@ -35,6 +37,10 @@ export interface App {
   config: ConfigHandler;
   /** POST /api/usage/rollup (admin). */
   usage: Handler;
+  /** GET /api/usage: usage as JSON or CSV (own rows, or everyone's with the admin role). */
+  usageRead: Handler;
+  /** GET /api/dashboard: the usage dashboard page. */
+  dashboard: Handler;
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
   runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
   health: Handler;
@@ -48,6 +54,8 @@ export interface App {
 const EXPORT_ROUTE = /^\/api\/otel\/v1\/([^/?]+)\/?(?:\?.*)?$/;
 const HEALTH_ROUTE = /^\/api\/health\/?(?:\?.*)?$/;
 const USAGE_ROUTE = /^\/api\/usage\/rollup\/?(?:\?.*)?$/;
+const USAGE_READ_ROUTE = /^\/api\/usage\/?(?:\?.*)?$/;
+const DASHBOARD_ROUTE = /^\/api\/dashboard\/?(?:\?.*)?$/;
 const CONFIG_ROUTE = /^\/api\/config\/([^/?]+)\/?(?:\?.*)?$/;
 
 function userSignInFor(settings: UserSignInSettings): UserSignIn | undefined {
@@ -119,6 +127,11 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
   const usageStore = usageStoreFor(settings, { telemetryDb, tokens, warn: (m) => log.warn(m) });
   const usageOf = usageHandler({ store: usageStore, names, windowDays: settings.usage.windowDays });
   const usage: Handler = (request) => answerSafely(() => usageOf(request), request, log, 'usage roll-up');
+  const readStore = usageStoreFor(settings, { telemetryDb, tokens, warn: (m) => log.warn(m) }, 'read');
+  const usageReadOf = usageReadHandler({ store: readStore, names, userSignIn, adminRole: settings.usage.adminRole, maxDays: settings.usage.maxDays });
+  const usageRead: Handler = (request) => answerSafely(() => usageReadOf(request), request, log, 'usage read');
+  const dashboardOf = dashboardHandler({ userSignIn, signInKind: settings.userSignIn.kind });
+  const dashboard: Handler = (request) => answerSafely(() => dashboardOf(request), request, log, 'dashboard');
 
   const health: Handler = async () =>
     jsonResponse(200, {
@@ -138,6 +151,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     if (exportMatch) return exportSignal(decodeURIComponent(exportMatch[1]!), request);
     if (HEALTH_ROUTE.test(request.url)) return health(request);
     if (USAGE_ROUTE.test(request.url)) return usage(request);
+    if (USAGE_READ_ROUTE.test(request.url)) return usageRead(request);
+    if (DASHBOARD_ROUTE.test(request.url)) return dashboard(request);
     const configMatch = CONFIG_ROUTE.exec(request.url);
     if (configMatch) return config(decodeURIComponent(configMatch[1]!), request);
     return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
@@ -148,6 +163,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     exportSignal,
     config,
     usage,
+    usageRead,
+    dashboard,
     async runUsage(range = recentDays(new Date(), settings.usage.windowDays)) {
       if (!usageStore) throw new Error(USAGE_NOT_CONFIGURED);
       return rollupUsage(usageStore, names, range);
@@ -158,6 +175,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     async close() {
       await upstream.close();
       await usageStore?.close();
+      await readStore?.close();
       await ingest?.close();
       telemetryDb?.close();
     },
