@@ -16,6 +16,8 @@ let bindings: {
   health: typeof import('../../functions/health.js').health;
   usageRollup: typeof import('../../functions/usage.js').usageRollup;
   usageDaily: typeof import('../../functions/usage-daily.js').usageDaily;
+  usageRead: typeof import('../../functions/usage-read.js').usageRead;
+  dashboard: typeof import('../../functions/dashboard.js').dashboard;
 };
 
 beforeAll(async () => {
@@ -26,6 +28,8 @@ beforeAll(async () => {
     ...(await import('../../functions/health.js')),
     ...(await import('../../functions/usage.js')),
     ...(await import('../../functions/usage-daily.js')),
+    ...(await import('../../functions/usage-read.js')),
+    ...(await import('../../functions/dashboard.js')),
   };
 });
 
@@ -78,5 +82,17 @@ describe('functions/', () => {
     const context = new InvocationContext({ invocationId: 'test', functionName: 'usageDaily', logHandler: (_level, ...args) => logged.push(...args) });
     await bindings.usageDaily({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context);
     expect(String(logged[0])).toMatch(/^usage roll-up \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: \d+ rows$/);
+  });
+
+  it('usage read: answers the local identity as admin, in CSV when asked', async () => {
+    const response = await bindings.usageRead(new HttpRequest({ method: 'GET', url: 'https://relay.example.net/api/usage?from=2026-11-20&to=2026-11-22&group_by=day&format=csv' }));
+    expect(response.status).toBe(200);
+    expect((await bodyOf(response)).toString()).toMatch(/^day,tokens,/);
+  });
+
+  it('dashboard: serves the page or says it is not built', async () => {
+    const response = await bindings.dashboard(new HttpRequest({ method: 'GET', url: 'https://relay.example.net/api/dashboard' }));
+    expect([200, 503]).toContain(response.status);
+    expect((response.headers as Record<string, string>)['content-type']).toBe('text/html; charset=utf-8');
   });
 });

@@ -211,7 +211,7 @@ async function load(): Promise<void> {
     draw('tokens-by-day', { type: 'bar', data: tokens, options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } }, describe(tokens.datasets, measure('tokens')));
     const cost = perDayByAgent(byDay.rows, byDay.from, byDay.to, 'cost_usd');
     draw('cost-by-day', { type: cost.labels.length > 1 ? 'line' : 'bar', data: cost, options: { scales: { y: { beginAtZero: true } } } }, describe(cost.datasets, measure('cost_usd')));
-    const models = [...byModel.rows].sort((a, b) => Number(b.tokens) - Number(a.tokens));
+    const models = byModel.rows.filter((r) => Number(r.tokens) > 0).sort((a, b) => Number(b.tokens) - Number(a.tokens));
     const modelData = { labels: models.map((r) => (r.model === '' ? '(no model)' : String(r.model))), datasets: [{ label: 'Tokens', data: models.map((r) => Number(r.tokens ?? 0)), backgroundColor: PALETTE[0] }] };
     draw('tokens-by-model', { type: 'bar', data: modelData, options: { indexAxis: 'y', plugins: { legend: { display: false } } } }, modelData.labels.map((l, i) => `${l}: ${format(measure('tokens'), modelData.datasets[0]!.data[i]!)}`).join('; '));
 
