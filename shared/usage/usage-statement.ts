@@ -1,6 +1,6 @@
 import { tableName, type TableNames } from '../sql/ddl.js';
 import { renderSql, type Dialect } from './dialect.js';
-import { GROUP_KEYS, USAGE_MEASURES } from './usage-columns.js';
+import { GROUP_KEYS, USAGE_MEASURES, type UsageMeasure } from './usage-columns.js';
 import type { UsageQuery } from './usage-query.js';
 
 /**
@@ -10,7 +10,9 @@ import type { UsageQuery } from './usage-query.js';
  */
 export function usageStatement(dialect: Dialect, names: TableNames, query: UsageQuery, viewerId: string | undefined) {
   const columns = query.groupBy.flatMap((key) => GROUP_KEYS[key]);
-  const select = [...columns.map((c) => `${c.select} AS ${c.name}`), ...USAGE_MEASURES.map((m) => `sum(${m.sql}) AS ${m.name}`)];
+  // CAST(sum(..) AS BIGINT): Spark's type anyway; DuckDB then sums in 64 bits, not 128 (about 3x faster, measured).
+  const sum = (m: UsageMeasure) => (m.integer ? `CAST(sum(${m.sql}) AS BIGINT)` : `sum(${m.sql})`);
+  const select = [...columns.map((c) => `${c.select} AS ${c.name}`), ...USAGE_MEASURES.map((m) => `${sum(m)} AS ${m.name}`)];
   const where = ['usage_date BETWEEN CAST(:from_date AS DATE) AND CAST(:to_date AS DATE)'];
   const params: Record<string, string> = { from_date: query.from, to_date: query.to };
   if (query.filters.agent !== undefined) {
