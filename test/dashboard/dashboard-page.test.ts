@@ -61,25 +61,28 @@ describe.skipIf(!haveChromium && !process.env.CI)('the dashboard page in Chromiu
 
   async function open(query: string): Promise<void> {
     await page.goto(`${served.url}/api/dashboard?${query}`);
-    await page.waitForFunction(() => /^(Usage|No usage) from/.test(document.getElementById('status')!.textContent ?? '') || !document.getElementById('error')!.hidden);
+    // Functions, not strings: the page's Content-Security-Policy forbids eval.
+    await page.waitForFunction(() => {
+      const doc = (globalThis as any).document;
+      return /^(Usage|No usage) from/.test(doc.getElementById('status').textContent) || !doc.getElementById('error').hidden;
+    });
   }
 
   /** Pixels of a canvas near a colour (the first agent's and the model chart's bars are #1f5fbf). */
   const colouredPixels = (id: string) =>
-    page.evaluate((canvasId) => {
-      const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
-      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    page.locator(`canvas#${id}`).evaluate((canvas: any) => {
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height) as { data: Uint8ClampedArray };
       let n = 0;
       for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i]! - 0x1f) < 8 && Math.abs(data[i + 1]! - 0x5f) < 8 && Math.abs(data[i + 2]! - 0xbf) < 8 && data[i + 3]! > 200) n++;
       return n;
-    }, id);
+    });
 
   it('shows the same totals as GET /api/usage, every chart drawn, and writes a screenshot', async () => {
     await open(`from=${DAY}&to=${DAY}`);
     expect(await page.locator('#error').isHidden()).toBe(true);
     const { totals } = await api(`from=${DAY}&to=${DAY}&group_by=day,agent`);
     expect(totals.tokens).toBe(718 + 168); // Alice: Claude Code 168, Codex 230, Gemini CLI 320; Bob: Claude Code 168
-    const shown = await page.locator('#totals dd').evaluateAll((dds) => dds.map((dd) => [(dd as HTMLElement).dataset.measure!, (dd as HTMLElement).dataset.value!]));
+    const shown = await page.locator('#totals dd').evaluateAll((dds) => dds.map((dd) => [dd.getAttribute('data-measure')!, dd.getAttribute('data-value')!]));
     expect(shown.length).toBe(8);
     for (const [name, value] of shown) expect(value, name).toBe(totals[name] === null ? '' : String(totals[name]));
     expect(await page.locator('#totals dd[data-measure=tokens]').textContent()).toBe('886');
@@ -108,14 +111,14 @@ describe.skipIf(!haveChromium && !process.env.CI)('the dashboard page in Chromiu
     await agent.selectOption('codex');
     await page.getByRole('button', { name: 'Show' }).focus();
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => new URL(location.href).searchParams.get('agent') === 'codex');
-    await page.waitForFunction(() => document.querySelector('#totals dd[data-measure=tokens]')?.getAttribute('data-value') === '230');
+    await page.waitForURL(/[?&]agent=codex(&|$)/);
+    await expect.poll(() => page.locator('#totals dd[data-measure=tokens]').getAttribute('data-value')).toBe('230');
     expect((await api(`from=${DAY}&to=${DAY}&agent=codex`)).totals.tokens).toBe(230);
 
     // Back to every agent; sort the users by tokens ascending with the keyboard.
     await agent.selectOption('');
     await page.getByRole('button', { name: 'Show' }).press('Enter');
-    await page.waitForFunction(() => document.querySelector('#totals dd[data-measure=tokens]')?.getAttribute('data-value') === '886');
+    await expect.poll(() => page.locator('#totals dd[data-measure=tokens]').getAttribute('data-value')).toBe('886');
     const tokensHeader = page.locator('#users th[data-column=tokens]');
     expect(await tokensHeader.getAttribute('aria-sort')).toBe('descending');
     await tokensHeader.getByRole('button').press('Enter');
