@@ -18,6 +18,7 @@ let bindings: {
   usageDaily: typeof import('../../functions/usage-daily.js').usageDaily;
   usageRead: typeof import('../../functions/usage-read.js').usageRead;
   dashboard: typeof import('../../functions/dashboard.js').dashboard;
+  spoolReplay: typeof import('../../functions/spool-replay.js').spoolReplay;
 };
 
 beforeAll(async () => {
@@ -30,6 +31,7 @@ beforeAll(async () => {
     ...(await import('../../functions/usage-daily.js')),
     ...(await import('../../functions/usage-read.js')),
     ...(await import('../../functions/dashboard.js')),
+    ...(await import('../../functions/spool-replay.js')),
   };
 });
 
@@ -94,5 +96,14 @@ describe('functions/', () => {
     const response = await bindings.dashboard(new HttpRequest({ method: 'GET', url: 'https://relay.example.net/api/dashboard' }));
     expect([200, 503]).toContain(response.status);
     expect((response.headers as Record<string, string>)['content-type']).toBe('text/html; charset=utf-8');
+  });
+
+  it('spoolReplay: does nothing and logs nothing with the spool off (no storage account here)', async () => {
+    const logged: unknown[] = [];
+    const context = new InvocationContext({ invocationId: 'test', functionName: 'spoolReplay', logHandler: (_level, ...args) => logged.push(...args) });
+    await bindings.spoolReplay({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context);
+    expect(logged).toEqual([]);
+    const response = await bindings.health(new HttpRequest({ method: 'GET', url: 'https://relay.example.net/api/health' }));
+    expect(JSON.parse((await bodyOf(response)).toString())).toMatchObject({ spool: 'off' });
   });
 });
