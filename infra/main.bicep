@@ -103,6 +103,9 @@ param usageSchedule string?
 param usageWindowDays string?
 param usageMaxAttempts string?
 param usageStatementTimeoutSeconds string?
+@description('App role (Entra roles claim) whose holders read the usage of every user through GET /api/usage and the dashboard.')
+param usageAdminRole string?
+param usageMaxDays string?
 
 var suffix = uniqueString(resourceGroup().id, appName)
 var functionAppName = '${appName}-${take(suffix, 6)}'
@@ -210,6 +213,8 @@ var relaySettings = {
   USAGE_STATEMENT_TIMEOUT_SECONDS: usageStatementTimeoutSeconds
   LOG_ACCEPTED_EXPORTS: logAcceptedExports
   READINESS_CACHE_SECONDS: readinessCacheSeconds
+  USAGE_ADMIN_ROLE: usageAdminRole
+  USAGE_MAX_DAYS: usageMaxDays
 }
 
 module api 'app/api.bicep' = {

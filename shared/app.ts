@@ -39,6 +39,10 @@ export interface App {
   config: ConfigHandler;
   /** POST /api/usage/rollup (admin). */
   usage: Handler;
+  /** GET /api/usage: usage as JSON or CSV (own rows, or everyone's with the admin role). */
+  usageRead: Handler;
+  /** GET /api/dashboard: the usage dashboard page. */
+  dashboard: Handler;
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
   runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
   /** GET /api/health (liveness) and ?ready=1 (readiness). */
@@ -179,19 +183,32 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
   const userSignIn = userSignInFor(settings.userSignIn);
   const config = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (reason) => log.warn('config.refused', { reason }) });
 
-  // The roll-up's modules (and with them @databricks/sql) load on first use: the relay never needs them.
+  // The usage modules (and with them @databricks/sql) load on first use: the relay never needs them.
   let usageParts: ReturnType<typeof loadUsage> | undefined;
   async function loadUsage() {
-    const [{ usageStoreFor, USAGE_NOT_CONFIGURED }, { usageHandler }, rollup] = await Promise.all([
+    const [{ usageStoreFor, USAGE_NOT_CONFIGURED }, { usageHandler }, { usageReadHandler }, rollup] = await Promise.all([
       import('./usage/usage-store-for.js'),
       import('./usage/handle-usage.js'),
+      import('./usage/handle-usage-read.js'),
       import('./usage/rollup-usage.js'),
     ]);
-    const store = usageStoreFor(settings, { telemetryDb, tokens, warn: (reason) => log.warn('usage.retry', { reason }) });
+    const warn = (reason: string) => log.warn('usage.retry', { reason });
+    const store = usageStoreFor(settings, { telemetryDb, tokens, warn });
     if (store) closers.push(() => store.close());
-    return { store, rollup, notConfigured: USAGE_NOT_CONFIGURED, handle: usageHandler({ store, names, windowDays: settings.usage.windowDays }) };
+    const readStore = usageStoreFor(settings, { telemetryDb, tokens, warn }, 'read');
+    if (readStore) closers.push(() => readStore.close());
+    return {
+      store,
+      rollup,
+      notConfigured: USAGE_NOT_CONFIGURED,
+      handle: usageHandler({ store, names, windowDays: settings.usage.windowDays }),
+      read: usageReadHandler({ store: readStore, names, userSignIn, adminRole: settings.usage.adminRole, maxDays: settings.usage.maxDays }),
+    };
   }
   const usage = () => (usageParts ??= loadUsage());
+  let dashboardPage: Promise<Handler> | undefined;
+  const dashboard = () =>
+    (dashboardPage ??= import('./dashboard/handle-dashboard.js').then(({ dashboardHandler }) => dashboardHandler({ userSignIn, signInKind: settings.userSignIn.kind })));
 
   const ingestChecks: ReadinessCheck[] = SIGNALS.map((signal) => ({
     name: `ingest ${signal.name}`,
@@ -239,6 +256,8 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     exportSignal,
     config,
     usage: async (request) => (await usage()).handle(request),
+    usageRead: async (request) => (await usage()).read(request),
+    dashboard: async (request) => (await dashboard())(request),
     async runUsage(range) {
       const { store, rollup, notConfigured } = await usage();
       if (!store) throw new Error(notConfigured);

@@ -35,6 +35,8 @@ export const ROUTES: readonly Route[] = [
   { name: 'otel', path: 'otel/v1/{signal}', methods: ['POST'], authLevel: 'anonymous', errors: 'otlp', handle: (app, request, p, log) => app.exportSignal(p.signal!, request, log) },
   { name: 'config', path: 'config/{agent}', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request, p) => app.config(p.agent!, request) },
   { name: 'usageRollup', path: 'usage/rollup', methods: ['POST'], authLevel: 'admin', errors: 'json', handle: (app, request) => app.usage(request) },
+  { name: 'usageRead', path: 'usage', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.usageRead(request) },
+  { name: 'dashboard', path: 'dashboard', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.dashboard(request) },
   { name: 'health', path: 'health', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.health(request) },
   { name: 'metrics', path: 'metrics', methods: ['GET'], authLevel: 'admin', errors: 'json', handle: (app, request) => app.metrics(request) },
 ];

@@ -45,6 +45,10 @@ export interface UsageSettings {
   schedule: string;
   maxAttempts: number;
   statementTimeoutSeconds: number;
+  /** App role (Entra `roles` claim) whose holders read everyone's usage; others read their own. */
+  adminRole: string;
+  /** Longest range, in days, GET /api/usage serves. */
+  maxDays: number;
 }
 
 /** Where the spool's blobs live: the Functions app's own storage account (AzureWebJobsStorage). */
@@ -274,6 +278,8 @@ function usageSettings(env: Env): UsageSettings {
     schedule,
     maxAttempts: integer(env, 'USAGE_MAX_ATTEMPTS', 5, 1, 10),
     statementTimeoutSeconds: integer(env, 'USAGE_STATEMENT_TIMEOUT_SECONDS', 900, 10, 172_800),
+    adminRole: matching(env, 'USAGE_ADMIN_ROLE', /^[A-Za-z0-9._:-]{1,120}$/, 'an app role value (letters, digits, . _ : -)', 'Usage.Admin'),
+    maxDays: integer(env, 'USAGE_MAX_DAYS', 366, 1, 3660),
   };
 }
 

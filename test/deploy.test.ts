@@ -214,14 +214,14 @@ describe('what func azure functionapp publish uploads', () => {
     expect(published.filter((f) => /^dist\/azure\/[^/]+\.js$/.test(f)).sort()).toEqual(functions.sort());
   });
 
-  it('contains host.json, package.json and the SQL the app reads, and nothing from node_modules', () => {
-    for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql']) expect(published).toContain(file);
+  it('contains host.json, package.json, the dashboard page and the SQL the app reads, and nothing from node_modules', () => {
+    for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql', 'dist/dashboard/dashboard.html']) expect(published).toContain(file);
     expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(true);
     expect(funcignore.ignores('node_modules/@duckdb/node-api/package.json')).toBe(true);
   });
 
   it('leaves out tests, sources, the unbundled build, local settings and local state', () => {
-    expect(published.filter((f) => !f.startsWith('dist/azure/') && !f.startsWith('infra/sql/') && f !== 'host.json' && f !== 'package.json')).toEqual([]);
+    expect(published.filter((f) => !f.startsWith('dist/azure/') && !f.startsWith('infra/sql/') && f !== 'dist/dashboard/dashboard.html' && f !== 'host.json' && f !== 'package.json')).toEqual([]);
     expect(published.filter((f) => f.endsWith('.ts') || f.endsWith('.map'))).toEqual([]);
     for (const file of ['local.settings.json', '.local/telemetry.duckdb', 'tsconfig.json', '.ci/run', 'dist/shared/app.js', 'infra/main.bicep']) {
       expect(funcignore.ignores(file), file).toBe(true);

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort, maxBodyBytes: settings.maxBodyBytes });
   console.info(`coding-agent-relay (${settings.mode} mode) on ${served.url}`);
   console.info(`  OTLP endpoint base: ${served.url}/api/otel   health: ${served.url}/api/health`);
+  console.info(`  usage dashboard: ${served.url}/api/dashboard   usage API: ${served.url}/api/usage`);
   if (app.telemetryDb) console.info(`  embedded ingest writes to DuckDB file ${settings.localDuckdbPath}`);
   if (azurite) console.info(`  spool in Azurite at ${azurite.blobEndpoint} (data in .local/azurite)`);
   let stopped = false;

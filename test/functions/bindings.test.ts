@@ -93,6 +93,8 @@ describe('functions/ registrations', () => {
     ['GET', '/api/config/claude-code?file=env'],
     ['GET', '/api/config/install.sh'],
     ['POST', '/api/usage/rollup?from=2026-11-20'],
+    ['GET', '/api/usage?group_by=day,agent'],
+    ['GET', '/api/dashboard'],
     ['GET', '/api/health?ready=1'],
     ['DELETE', '/api/health'],
     ['GET', '/api/metrics'],
