@@ -19,7 +19,8 @@ import { secretCacheFor, SecretUnavailableError } from './secrets.js';
 import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
 import { tableName } from './sql/ddl.js';
 import { usageHandler } from './usage/handle-usage.js';
-import { recentDays, rollupUsage, type UsageRange } from './usage/rollup-usage.js';
+import { recentDays, rollupUsage, type RollupResult, type UsageRange } from './usage/rollup-usage.js';
+import { usageTablesFor } from './usage/usage-tables.js';
 import { USAGE_NOT_CONFIGURED, usageStoreFor } from './usage/usage-store-for.js';
 
 export interface Logger {
@@ -36,7 +37,7 @@ export interface App {
   /** POST /api/usage/rollup (admin). */
   usage: Handler;
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
-  runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
+  runUsage(range?: UsageRange): Promise<RollupResult>;
   health: Handler;
   /** Routes any request; used by the local runner and tests (the Functions host routes itself). */
   handle: Handler;
@@ -117,7 +118,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
   const config: ConfigHandler = (target, request) => answerSafely(() => configOf(target, request), request, log, `config ${target}`);
 
   const usageStore = usageStoreFor(settings, { telemetryDb, tokens, warn: (m) => log.warn(m) });
-  const usageOf = usageHandler({ store: usageStore, names, windowDays: settings.usage.windowDays });
+  const usageTables = usageTablesFor(settings);
+  const usageOf = usageHandler({ store: usageStore, tables: usageTables, windowDays: settings.usage.windowDays, warn: (m) => log.warn(m) });
   const usage: Handler = (request) => answerSafely(() => usageOf(request), request, log, 'usage roll-up');
 
   const health: Handler = async () =>
@@ -150,7 +152,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     usage,
     async runUsage(range = recentDays(new Date(), settings.usage.windowDays)) {
       if (!usageStore) throw new Error(USAGE_NOT_CONFIGURED);
-      return rollupUsage(usageStore, names, range);
+      return rollupUsage(usageStore, usageTables, range, new Date(), (m) => log.warn(m));
     },
     health,
     handle,

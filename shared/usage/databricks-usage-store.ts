@@ -50,7 +50,7 @@ export function databricksUsageStore(options: DatabricksStoreOptions): UsageStor
       getToken: () => options.tokens.token(),
       telemetryEnabled: false,
     });
-    const session = await (await connected).openSession({ configuration: { STATEMENT_TIMEOUT: String(options.statementTimeoutSeconds) } });
+    const session = await (await connected).openSession({ configuration: { STATEMENT_TIMEOUT: String(options.statementTimeoutSeconds), TIMEZONE: 'UTC' } });
     try {
       const operation = await session.executeStatement(sql, { namedParameters: parameters(params) });
       try {
