@@ -79,7 +79,8 @@ export interface RollupResult {
 
 /** The statements run after the MERGE: the rows in the range, and those with tokens but no price. */
 export function reportStatements(store: Pick<UsageStore, 'dialect'>, tables: UsageTables) {
-  const where = `usage_date BETWEEN CAST(:from AS DATE) AND CAST(:to AS DATE)`;
+  // Parameter names are not keywords: Spark reads `:from` as a colon and FROM.
+  const where = `usage_date BETWEEN CAST(:from_date AS DATE) AND CAST(:to_date AS DATE)`;
   return {
     count: renderSql(`SELECT count(*) AS n FROM ${usageDailyTable(tables)} WHERE ${where}`, store.dialect),
     unpriced: renderSql(
@@ -99,7 +100,7 @@ export async function rollupUsage(store: UsageStore, tables: UsageTables, range:
   const { sql, params } = rollupStatement(store, tables, range, now);
   await store.execute(sql, params);
   const report = reportStatements(store, tables);
-  const days = { from: range.from, to: range.to };
+  const days = { from_date: range.from, to_date: range.to };
   const [count] = await store.query(report.count, days);
   const unpricedRows = await store.query(report.unpriced, days);
   const unpriced = { rows: unpricedRows.reduce((n, r) => n + Number(r.n), 0), models: unpricedRows.map((r) => String(r.model)) };

@@ -10,7 +10,7 @@ export const OWN_TABLE_FILES = ['otel_metrics', 'otel_logs', 'otel_spans', 'usag
 /** Where each engine lists a table's columns: Unity Catalog's system-wide view, DuckDB's own. */
 function columnsQuery(dialect: Dialect): string {
   const view = dialect === 'databricks' ? 'system.information_schema.columns' : 'information_schema.columns';
-  return renderSql(`SELECT column_name FROM ${view} WHERE table_catalog = :catalog AND table_schema = :schema AND table_name = :table`, dialect);
+  return renderSql(`SELECT column_name FROM ${view} WHERE table_catalog = :table_catalog AND table_schema = :table_schema AND table_name = :table_name`, dialect);
 }
 
 /**
@@ -20,7 +20,7 @@ function columnsQuery(dialect: Dialect): string {
 export async function ensureTable(store: UsageStore, ddl: TableDdl): Promise<string[]> {
   await store.execute(store.dialect === 'databricks' ? ddl.databricks : ddl.duckdb, {});
   const [catalog, schema, table] = ddl.table.split('.') as [string, string, string];
-  const params: SqlParams = { catalog, schema, table };
+  const params: SqlParams = { table_catalog: catalog, table_schema: schema, table_name: table };
   const present = new Set((await store.query(columnsQuery(store.dialect), params)).map((r) => String(r.column_name).toLowerCase()));
   const missing = ddl.columns.filter((c) => !present.has(c.name.toLowerCase()));
   for (const column of missing) {
