@@ -3,10 +3,11 @@ import { TelemetryDb } from '../../shared/local/telemetry-db.js';
 import { duckdbUsageStore } from '../../shared/usage/duckdb-usage-store.js';
 import { rollupUsage } from '../../shared/usage/rollup-usage.js';
 import type { UsageStore } from '../../shared/usage/usage-store.js';
+import type { UsageTables } from '../../shared/usage/usage-tables.js';
 import { claudeApiRequest, gatewayRows, ingest, logs, sums, type GatewayRequest, type Who } from './builders.js';
 
 const GATEWAY = 'dev.ai_gateway.usage';
-const tables = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents', gatewayUsage: GATEWAY };
+const tables: UsageTables = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents', gatewayUsage: GATEWAY };
 const TABLE = 'dev.coding_agents.agents_usage_daily';
 const CLAUDE_UA = 'claude-cli/2.1.197 (external, sdk-cli)';
 const bob: Who = { service: 'claude-code', userId: 'bob-id', email: 'bob@contoso.example', sessionId: 's1' };
