@@ -237,23 +237,32 @@ USING (
     FROM activity
   ),
   -- The gateway's billed record of each model request. Delivery is at-least-once: one row per request_id
-  -- (or, without one, per time, requester, user agent and model).
+  -- (or, without one, per time, requester, user agent and model); copies are identical, so max() keeps it.
   gateway_rows AS (
-    SELECT * FROM (
-      SELECT g.*, row_number() OVER (
-        PARTITION BY coalesce(g.request_id, concat_ws('|', CAST(g.event_time AS STRING), g.requester, g.user_agent, g.destination_model))
-        ORDER BY g.event_time) AS copy
-      FROM {gateway_usage_table} AS g
-      WHERE g.event_time >= CAST(:from_time AS TIMESTAMP) AND g.event_time < CAST(:to_time AS TIMESTAMP)
-    ) AS numbered
-    WHERE copy = 1
+    SELECT
+      max(g.event_time) AS event_time, max(g.requester) AS requester, max(g.user_agent) AS user_agent, max(g.url) AS url,
+      max(g.destination_model) AS destination_model, max(g.input_tokens) AS input_tokens, max(g.output_tokens) AS output_tokens,
+      max(g.token_details.cache_read_input_tokens) AS cache_read_tokens,
+      max(g.token_details.cache_creation_input_tokens) AS cache_creation_tokens
+    FROM {gateway_usage_table} AS g
+    WHERE g.event_time >= CAST(:from_time AS TIMESTAMP) AND g.event_time < CAST(:to_time AS TIMESTAMP)
+    GROUP BY g.request_id,
+      CASE WHEN g.request_id IS NULL THEN concat_ws('|', CAST(g.event_time AS STRING), g.requester, g.user_agent, g.destination_model) END
+  ),
+  -- Requests summed per day and what tells users, agents and models apart, before any text is examined.
+  gateway_groups AS (
+    SELECT {{TS_TO_DAY(event_time)}} AS day, requester, user_agent, url, destination_model, count(*) AS requests,
+      sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+      sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
+    FROM gateway_rows
+    GROUP BY {{TS_TO_DAY(event_time)}}, requester, user_agent, url, destination_model
   ),
   -- Agent from the User-Agent: first the marker this app's configs add, then Cursor's gateway path, then
   -- the names the CLIs send by default (as Databricks' ucode classifies). A requester with an @ is a user
   -- (lower-cased email/UPN); any other is a service principal and stays as its id.
   gateway AS (
     SELECT
-      {{TS_TO_DAY(event_time)}} AS day,
+      day,
       CASE
         WHEN user_agent LIKE '%coding-agent-relay (claude-code)%' THEN 'claude-code'
         WHEN user_agent LIKE '%coding-agent-relay (codex)%' THEN 'codex'
@@ -266,32 +275,44 @@ USING (
       CASE WHEN requester LIKE '%@%' THEN lower(requester) ELSE coalesce(requester, 'unattributed') END AS requester_key,
       CASE WHEN requester LIKE '%@%' THEN lower(requester) END AS email,
       coalesce(nullif(destination_model, ''), 'unknown') AS model,
-      input_tokens, output_tokens,
-      token_details.cache_read_input_tokens AS cache_read_tokens,
-      token_details.cache_creation_input_tokens AS cache_creation_tokens
-    FROM gateway_rows
-  ),
-  -- A user's telemetry identity (the stamped user.id) by email, so one row carries both sources.
-  identities AS (
-    SELECT lower(user_email) AS email, max(user_id) AS user_id
-    FROM telemetry
-    WHERE user_email IS NOT NULL AND user_email <> 'unattributed'
-    GROUP BY lower(user_email)
+      requests, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens
+    FROM gateway_groups
   ),
   gateway_by_key AS (
-    SELECT gk.day, gk.agent, coalesce(i.user_id, gk.requester_key) AS user_id, gk.model, gk.email AS user_email,
-      gk.requests, gk.input_tokens, gk.output_tokens, gk.cache_read_tokens, gk.cache_creation_tokens
-    FROM (
-      SELECT day, agent, requester_key, model, max(email) AS email, count(*) AS requests,
-        sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-        sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
-      FROM gateway
-      WHERE day BETWEEN :from_day AND :to_day
-      GROUP BY day, agent, requester_key, model
-    ) AS gk
-    LEFT JOIN identities AS i ON i.email = gk.email
+    SELECT day, agent, requester_key, model, max(email) AS email, sum(requests) AS requests,
+      sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+      sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
+    FROM gateway
+    WHERE day BETWEEN :from_day AND :to_day
+    GROUP BY day, agent, requester_key, model
   ),
-  -- Both sources side by side, per (day, agent, user, model by its one naming rule).
+  -- Both sources side by side. A gateway requester takes the telemetry identity (the stamped user.id) of
+  -- the same email, so one row carries both; telemetry is read once (a second reference would recompute it).
+  both_sources AS (
+    SELECT
+      day, agent, model, user_email,
+      coalesce(user_id, max(user_id) OVER (PARTITION BY email_key), requester_key) AS user_id,
+      sessions, t_requests, t_errors, t_input, t_output, t_cache_read, t_cache_creation, t_reasoning, t_source, agent_cost,
+      g_requests, g_input, g_output, g_cache_read, g_cache_creation,
+      lines_added, lines_removed, commits, pull_requests, tool_calls, active_seconds
+    FROM (
+      SELECT day, agent, user_id, CAST(NULL AS STRING) AS requester_key, model, user_email,
+        CASE WHEN user_email <> 'unattributed' THEN lower(user_email) END AS email_key, sessions,
+        t_requests, t_errors, t_input, t_output, t_cache_read, t_cache_creation, t_reasoning, t_source, agent_cost,
+        CAST(NULL AS BIGINT) AS g_requests, CAST(NULL AS BIGINT) AS g_input, CAST(NULL AS BIGINT) AS g_output,
+        CAST(NULL AS BIGINT) AS g_cache_read, CAST(NULL AS BIGINT) AS g_cache_creation,
+        lines_added, lines_removed, commits, pull_requests, tool_calls, active_seconds
+      FROM telemetry
+      UNION ALL
+      SELECT day, agent, CAST(NULL AS STRING), requester_key, model, email, email, CAST(NULL AS BIGINT),
+        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE),
+        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS STRING), CAST(NULL AS DOUBLE),
+        requests, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
+        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE)
+      FROM gateway_by_key
+    ) AS u
+  ),
+  -- One row per (day, agent, user, model by its one naming rule).
   combined AS (
     SELECT
       day, agent, user_id, {{MODEL_KEY(model)}} AS model, max(user_email) AS user_email,
@@ -303,21 +324,7 @@ USING (
       sum(g_cache_read) AS g_cache_read, sum(g_cache_creation) AS g_cache_creation,
       sum(lines_added) AS lines_added, sum(lines_removed) AS lines_removed, sum(commits) AS commits,
       sum(pull_requests) AS pull_requests, sum(tool_calls) AS tool_calls, sum(active_seconds) AS active_seconds
-    FROM (
-      SELECT day, agent, user_id, model, user_email, sessions,
-        t_requests, t_errors, t_input, t_output, t_cache_read, t_cache_creation, t_reasoning, t_source, agent_cost,
-        CAST(NULL AS BIGINT) AS g_requests, CAST(NULL AS BIGINT) AS g_input, CAST(NULL AS BIGINT) AS g_output,
-        CAST(NULL AS BIGINT) AS g_cache_read, CAST(NULL AS BIGINT) AS g_cache_creation,
-        lines_added, lines_removed, commits, pull_requests, tool_calls, active_seconds
-      FROM telemetry
-      UNION ALL
-      SELECT day, agent, user_id, model, user_email, CAST(NULL AS BIGINT),
-        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE),
-        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS STRING), CAST(NULL AS DOUBLE),
-        requests, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
-        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE)
-      FROM gateway_by_key
-    ) AS u
+    FROM both_sources
     GROUP BY day, agent, user_id, {{MODEL_KEY(model)}}
   ),
   -- The headline: the gateway's billed record when the row has one, else the telemetry's. Input tokens are
