@@ -89,6 +89,8 @@ param usageSchedule string = '0 15 0 * * *'
 param usageWindowDays int = 3
 param usageMaxAttempts int = 5
 param usageStatementTimeoutSeconds int = 900
+@description('The AI Gateway usage table the roll-up reads beside telemetry (needs the SELECT grant uc:init prints); empty: not read.')
+param aiGatewayUsageTable string = 'system.ai_gateway.usage'
 
 var suffix = uniqueString(resourceGroup().id, appName)
 var functionAppName = '${appName}-${take(suffix, 6)}'
@@ -190,6 +192,7 @@ var relaySettings = {
   USAGE_WINDOW_DAYS: string(usageWindowDays)
   USAGE_MAX_ATTEMPTS: string(usageMaxAttempts)
   USAGE_STATEMENT_TIMEOUT_SECONDS: string(usageStatementTimeoutSeconds)
+  AI_GATEWAY_USAGE_TABLE: aiGatewayUsageTable
 }
 
 module api 'app/api.bicep' = {
