@@ -5,7 +5,7 @@ import type { Dialect } from './dialect.js';
 /** The tables the usage roll-up reads and writes: the relay's own, and the AI Gateway's usage table (or none). */
 export interface UsageTables extends TableNames {
   /** AI_GATEWAY_USAGE_TABLE, a validated three-part name; undefined: the gateway is not read. */
-  gatewayUsage: string | undefined;
+  gatewayUsage?: string | undefined;
 }
 
 export const modelPricesTable = (tables: TableNames) => tableName(tables, '_model_prices');
