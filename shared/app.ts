@@ -3,6 +3,7 @@ import { databricksTokenProvider } from './databricks-token.js';
 import { jsonResponse, type Handler, type PlainRequest, type PlainResponse } from './http.js';
 import { credentialSecrets } from './identity/credential-secrets.js';
 import { exportGuard } from './identity/export-guard.js';
+import { credentialHandler } from './identity/handle-credential.js';
 import { CredentialVerifier } from './identity/relay-credentials.js';
 import { easyAuthSignIn, entraSignIn, localSignIn, type UserSignIn } from './identity/user-sign-in.js';
 import { withLocalSecrets } from './local/local-secrets.js';
@@ -33,6 +34,8 @@ export interface App {
   exportSignal: ExportHandler;
   /** GET /api/config/{agent} and /api/config/install.sh. */
   config: ConfigHandler;
+  /** POST /api/credential?agent=claude-code: a short-lived relay credential for the signed-in user. */
+  credential: Handler;
   /** POST /api/usage/rollup (admin). */
   usage: Handler;
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
@@ -49,6 +52,7 @@ const EXPORT_ROUTE = /^\/api\/otel\/v1\/([^/?]+)\/?(?:\?.*)?$/;
 const HEALTH_ROUTE = /^\/api\/health\/?(?:\?.*)?$/;
 const USAGE_ROUTE = /^\/api\/usage\/rollup\/?(?:\?.*)?$/;
 const CONFIG_ROUTE = /^\/api\/config\/([^/?]+)\/?(?:\?.*)?$/;
+const CREDENTIAL_ROUTE = /^\/api\/credential\/?(?:\?.*)?$/;
 
 function userSignInFor(settings: UserSignInSettings): UserSignIn | undefined {
   switch (settings.kind) {
@@ -115,6 +119,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
   const userSignIn = userSignInFor(settings.userSignIn);
   const configOf = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (m) => log.warn(m) });
   const config: ConfigHandler = (target, request) => answerSafely(() => configOf(target, request), request, log, `config ${target}`);
+  const credentialOf = credentialHandler({ settings, userSignIn, signingKeys: () => credentialKeys.keys() });
+  const credential: Handler = (request) => answerSafely(() => credentialOf(request), request, log, 'credential');
 
   const usageStore = usageStoreFor(settings, { telemetryDb, tokens, warn: (m) => log.warn(m) });
   const usageOf = usageHandler({ store: usageStore, names, windowDays: settings.usage.windowDays });
@@ -140,6 +146,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     if (USAGE_ROUTE.test(request.url)) return usage(request);
     const configMatch = CONFIG_ROUTE.exec(request.url);
     if (configMatch) return config(decodeURIComponent(configMatch[1]!), request);
+    if (CREDENTIAL_ROUTE.test(request.url)) return credential(request);
     return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
   };
 
@@ -147,6 +154,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     settings,
     exportSignal,
     config,
+    credential,
     usage,
     async runUsage(range = recentDays(new Date(), settings.usage.windowDays)) {
       if (!usageStore) throw new Error(USAGE_NOT_CONFIGURED);

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { BEARER_CHALLENGE, jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
 
 /*
  * Who is asking, for endpoints that act for a person (agent configs). Three ways, one chosen by
@@ -27,6 +28,39 @@ export class SignInError extends Error {
 }
 
 export type UserSignIn = (headers: Record<string, string | undefined>) => Promise<SignedInUser>;
+
+/**
+ * Signs the user in, or answers the refusal every endpoint that acts for a person gives: 401 with a
+ * challenge, 503 (retry) when the keys to check the token cannot be had or sign-in is not configured.
+ */
+export async function signInOrRefusal(userSignIn: UserSignIn | undefined, request: PlainRequest): Promise<SignedInUser | PlainResponse> {
+  if (!userSignIn) return jsonResponse(503, { error: 'user sign-in is not configured: set ENTRA_TENANT_ID and ENTRA_AUDIENCE, or TRUST_EASY_AUTH' });
+  try {
+    return await userSignIn(request.headers);
+  } catch (err) {
+    if (!(err instanceof SignInError)) throw err;
+    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': BEARER_CHALLENGE } : { 'retry-after': '5' };
+    return jsonResponse(err.status, { error: err.message }, headers);
+  }
+}
+
+/*
+ * The user's id and email end up in files (a comment in ~/.gemini/.env, Cursor's instructions) and in
+ * every export. A claim carrying control characters or Unicode line breaks (U+0085, U+2028, U+2029,
+ * which JavaScript's multi-line regular expressions treat as line ends) could smuggle lines into a
+ * file, so such a user is refused here, before anything is rendered.
+ */
+const UNSAFE_CLAIM = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const MAX_CLAIM_LENGTH = 256;
+
+function checkedUser(id: string, email: string, source: SignedInUser['source']): SignedInUser {
+  for (const [name, value] of [['id', id], ['email', email]] as const) {
+    if (UNSAFE_CLAIM.test(value) || value.length > MAX_CLAIM_LENGTH) {
+      throw new SignInError(`the signed-in user's ${name} contains control characters or line breaks, or is longer than ${MAX_CLAIM_LENGTH} characters: refused`);
+    }
+  }
+  return { id, email, source };
+}
 
 export interface EntraOptions {
   /** Accepted audiences: the API's client id (v2 tokens) and/or its application ID URI (v1). */
@@ -60,7 +94,7 @@ export function entraSignIn(options: EntraOptions): UserSignIn {
     const id = typeof claims.oid === 'string' ? claims.oid : claims.sub;
     const email = [claims.preferred_username, claims.upn, claims.email, claims.unique_name].find((v): v is string => typeof v === 'string');
     if (!id || !email) throw new SignInError('access token names no user (oid/sub and preferred_username/upn/email expected)');
-    return { id, email, source: 'entra' };
+    return checkedUser(id, email, 'entra');
   };
 }
 
@@ -93,11 +127,11 @@ export function easyAuthSignIn(): UserSignIn {
     const id = claim('http://schemas.microsoft.com/identity/claims/objectidentifier', 'oid') ?? headers['x-ms-client-principal-id'];
     const email = claim('preferred_username', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'upn', 'email', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress') ?? headers['x-ms-client-principal-name'];
     if (!id || !email) throw new SignInError('App Service Authentication principal names no user');
-    return { id, email, source: 'easy-auth' };
+    return checkedUser(id, email, 'easy-auth');
   };
 }
 
 /** Local mode only: everyone is the configured local developer. */
 export function localSignIn(user: { id: string; email: string }): UserSignIn {
-  return async () => ({ ...user, source: 'local' });
+  return async () => checkedUser(user.id, user.email, 'local');
 }

@@ -1,11 +1,13 @@
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { configHandler } from '../../shared/agents/handle-config.js';
-import { envFile, UnsafeValueError } from '../../shared/agents/env-file.js';
+import { envFile } from '../../shared/agents/env-file.js';
+import { UnsafeValueError } from '../../shared/agents/unsafe-value.js';
 import { CredentialVerifier, parseRevocations, signingKey } from '../../shared/identity/relay-credentials.js';
 import { entraSignIn, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
 import type { PlainRequest } from '../../shared/http.js';
-import { environmentSource, SecretCache } from '../../shared/secrets.js';
+import { environmentSource, environmentVariableFor, SecretCache } from '../../shared/secrets.js';
+import { gatewayTokenSecretName } from '../../shared/agents/gateway-token.js';
 import { loadSettings, type Env } from '../../shared/settings.js';
 import { TEST_SIGNING_KEY } from '../credentials.js';
 
@@ -28,6 +30,8 @@ function get(url: string, headers: Record<string, string> = {}): PlainRequest {
 }
 
 const text = (body: Uint8Array) => Buffer.from(body).toString('utf8');
+/** The environment variable standing in for a user's Key Vault secret in these tests. */
+const gatewayVariable = (userId: string) => environmentVariableFor(gatewayTokenSecretName('gateway-token-{user}', userId));
 
 describe('configHandler', () => {
   it('answers an unknown agent with 404 listing the supported ones', async () => {
@@ -68,16 +72,37 @@ describe('configHandler', () => {
     });
   });
 
-  it("embeds a relay credential naming the signed-in user and the agent", async () => {
-    const settings = JSON.parse(text((await handler()('claude-code', get('/api/config/claude-code'))).body));
-    const header = settings.env.OTEL_EXPORTER_OTLP_HEADERS as string;
-    expect(header.startsWith('Authorization=Bearer ')).toBe(true);
+  it('embeds a long-lived relay credential naming the signed-in user and the agent for agents without a header helper', async () => {
+    const env = text((await handler()('gemini-cli', get('/api/config/gemini-cli'))).body);
+    const header = /^OTEL_EXPORTER_OTLP_HEADERS="Authorization=(Bearer [^"]+)"$/m.exec(env)![1]!;
     const verifier = new CredentialVerifier({ keys: async () => KEYS, revocations: async () => parseRevocations('') });
-    expect(await verifier.verify(header.slice('Authorization='.length))).toMatchObject({ userId: BOB.id, email: BOB.email, agent: 'claude-code' });
+    const caller = await verifier.verify(header);
+    expect(caller).toMatchObject({ userId: BOB.id, email: BOB.email, agent: 'gemini-cli' });
+    expect(caller.expiresAt * 1000 - Date.now()).toBeGreaterThan(89 * 86_400_000);
+  });
+
+  it('gives Claude Code no credential but a headers helper refreshed every quarter of the short credential life', async () => {
+    const settings = JSON.parse(text((await handler({ ENTRA_TENANT_ID: 'contoso.onmicrosoft.com', ENTRA_AUDIENCE: 'api://relay' })('claude-code', get('/api/config/claude-code'))).body));
+    expect(settings.env.OTEL_EXPORTER_OTLP_HEADERS).toBeUndefined();
+    expect(JSON.stringify(settings)).not.toMatch(/eyJ/);
+    expect(settings.env.CLAUDE_CODE_OTEL_HEADERS_HELPER_DEBOUNCE_MS).toBe('900000');
+    expect(settings.otelHeadersHelper).toContain(`az account get-access-token --resource 'api://relay'`);
+    expect(settings.otelHeadersHelper).toContain(`'https://relay.example.net/api/credential?agent=claude-code'`);
+  });
+
+  it('renders managed-settings.json for MDM with the gateway, the telemetry endpoint and the helper, and nobody\'s token', async () => {
+    const env = { GATEWAY_TOKEN_HELPER: '', [gatewayVariable(BOB.id)]: 'bob-token-123456' };
+    const response = await handler(env)('claude-code', get('/api/config/claude-code?format=managed'));
+    expect(response.headers).toMatchObject({ 'content-disposition': 'attachment; filename="managed-settings.json"', 'x-config-path': '/etc/claude-code/managed-settings.json' });
+    const managed = JSON.parse(text(response.body));
+    expect(managed.env).toMatchObject({ ANTHROPIC_BASE_URL: 'https://gw.example.net/anthropic', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://relay.example.net/api/otel' });
+    expect(managed.otelHeadersHelper).toContain('/api/credential?agent=claude-code');
+    expect(text(response.body)).not.toContain('bob-token');
+    expect(managed.env.ANTHROPIC_AUTH_TOKEN).toBeUndefined();
   });
 
   it("uses each user's own stored gateway token, never another's, and a helper when there is none", async () => {
-    const env = { GATEWAY_TOKEN_BOB_0001: 'bob-token-123456' };
+    const env = { [gatewayVariable(BOB.id)]: 'bob-token-123456' };
     const bob = JSON.parse(text((await handler(env)('claude-code', get('/api/config/claude-code'))).body));
     const carol = JSON.parse(text((await handler(env)('claude-code', get('/api/config/claude-code', { 'x-test-user': 'carol' }))).body));
     expect(bob.env.ANTHROPIC_AUTH_TOKEN).toBe('bob-token-123456');
@@ -96,9 +121,9 @@ describe('configHandler', () => {
 
   it('does not write a stored token that could break the file, and says so', async () => {
     const warnings: string[] = [];
-    const body = text((await handler({ GATEWAY_TOKEN_BOB_0001: 'abc"\nINJECTED=1' }, headerSignIn, warnings)('gemini-cli', get('/api/config/gemini-cli'))).body);
+    const body = text((await handler({ [gatewayVariable(BOB.id)]: 'abc"\nINJECTED=1' }, headerSignIn, warnings)('gemini-cli', get('/api/config/gemini-cli'))).body);
     expect(body).not.toContain('INJECTED');
-    expect(warnings).toEqual(['secret "gateway-token-bob-0001" does not look like a token; not written into configs']);
+    expect(warnings).toEqual([`secret "${gatewayTokenSecretName('gateway-token-{user}', BOB.id)}" does not look like a token; not written into configs`]);
   });
 
   it('escapes TOML special characters through the TOML library', async () => {
@@ -129,6 +154,7 @@ describe('configHandler', () => {
   it('names the Entra audience in install.sh so it can get a token with the Azure CLI', async () => {
     const script = text((await handler({ ENTRA_TENANT_ID: 'contoso.onmicrosoft.com', ENTRA_AUDIENCE: "api://relay'x" })('install.sh', get('/api/config/install.sh?agents=codex'))).body);
     expect(script).toContain(`AUDIENCE='api://relay'"'"'x'`);
+    expect(script).toContain('Copyright (c) Squirrel Chat et al.');
     expect(script).toContain(`RELAY_URL='https://relay.example.net'`);
   });
 });

@@ -13,6 +13,7 @@ import { fixture } from '../fixtures.js';
 let bindings: {
   otel: typeof import('../../functions/otel.js').otel;
   config: typeof import('../../functions/config.js').config;
+  credential: typeof import('../../functions/credential.js').credential;
   health: typeof import('../../functions/health.js').health;
   usageRollup: typeof import('../../functions/usage.js').usageRollup;
   usageDaily: typeof import('../../functions/usage-daily.js').usageDaily;
@@ -23,6 +24,7 @@ beforeAll(async () => {
   bindings = {
     ...(await import('../../functions/otel.js')),
     ...(await import('../../functions/config.js')),
+    ...(await import('../../functions/credential.js')),
     ...(await import('../../functions/health.js')),
     ...(await import('../../functions/usage.js')),
     ...(await import('../../functions/usage-daily.js')),
@@ -64,6 +66,12 @@ describe('functions/', () => {
     const response = await bindings.config(request);
     expect(response.status).toBe(200);
     expect(JSON.parse((await bodyOf(response)).toString())).toMatchObject({ telemetry: { otlpProtocol: 'http', logPrompts: false } });
+  });
+
+  it('credential: answers the headers object for the local user', async () => {
+    const response = await bindings.credential(new HttpRequest({ method: 'POST', url: 'https://relay.example.net/api/credential?agent=claude-code' }));
+    expect(response.status).toBe(200);
+    expect(JSON.parse((await bodyOf(response)).toString()).Authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
   });
 
   it('health: says local mode', async () => {
