@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
+import { parse as parseDotenv } from 'dotenv';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { configHandler } from '../../shared/agents/handle-config.js';
 import { envFile } from '../../shared/agents/env-file.js';
-import { UnsafeValueError } from '../../shared/agents/unsafe-value.js';
+import { jsonFile, oneLine, UnsafeValueError } from '../../shared/agents/unsafe-value.js';
 import { CredentialVerifier, parseRevocations, signingKey } from '../../shared/identity/relay-credentials.js';
-import { entraSignIn, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
+import { easyAuthSignIn, entraSignIn, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
 import type { PlainRequest } from '../../shared/http.js';
 import { environmentSource, environmentVariableFor, SecretCache } from '../../shared/secrets.js';
 import { gatewayTokenSecretName } from '../../shared/agents/gateway-token.js';
@@ -159,12 +161,75 @@ describe('configHandler', () => {
   });
 });
 
-describe('envFile', () => {
-  it('quotes values so = and spaces are safe', () => {
-    expect(envFile([{ name: 'OTEL_EXPORTER_OTLP_HEADERS', value: 'Authorization=Bearer a.b.c' }])).toBe('OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer a.b.c"\n');
+describe('gatewayTokenSecretName', () => {
+  it('maps ids that differ only in case or punctuation to different secrets (Key Vault names are case-insensitive)', () => {
+    const a = gatewayTokenSecretName('gateway-token-{user}', '11111111_AAAA');
+    const b = gatewayTokenSecretName('gateway-token-{user}', '11111111-aaaa');
+    expect(a).not.toBe(b);
+    expect(a.toLowerCase()).not.toBe(b.toLowerCase());
+    expect(a).toMatch(/^gateway-token-[0-9a-f]{64}$/);
+    // What the README tells operators to run: printf %s '<user id>' | sha256sum
+    expect(b).toBe('gateway-token-' + createHash('sha256').update('11111111-aaaa').digest('hex'));
   });
 
-  it.each(['a"b', 'a\nB=1', 'a\\b', '$(x)', 'a`b`'])('refuses %j', (value) => {
+  it("never hands one user the token of a user whose id differs only in case or punctuation", async () => {
+    const env = { [gatewayVariable('11111111-aaaa')]: 'token-of-the-dash-user' };
+    const signInAs = (id: string): UserSignIn => async () => ({ id, email: `${id}@contoso.example`, source: 'entra' });
+    const forUnderscore = text((await handler(env, signInAs('11111111_AAAA'))('codex', get('/api/config/codex'))).body);
+    const forDash = text((await handler(env, signInAs('11111111-aaaa'))('codex', get('/api/config/codex'))).body);
+    expect(forDash).toContain('token-of-the-dash-user');
+    expect(forUnderscore).not.toContain('token-of-the-dash-user');
+  });
+});
+
+describe('envFile', () => {
+  it('quotes values so =, spaces and # are safe, as dotenv reads them back', () => {
+    const body = envFile([{ name: 'OTEL_EXPORTER_OTLP_HEADERS', value: 'Authorization=Bearer a.b.c' }, { name: 'X', value: 'a # not a comment' }]);
+    expect(body).toBe('OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer a.b.c"\nX="a # not a comment"\n');
+    expect(parseDotenv(body)).toEqual({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer a.b.c', X: 'a # not a comment' });
+  });
+
+  it.each(['a"b', "a'b", 'a\nB=1', 'a\rNODE_OPTIONS=--require=/tmp/x', 'a\u2028NODE_OPTIONS=x', 'a\u2029NODE_OPTIONS=x', 'a\u0085b', 'a\\b', '$(x)', '${HOME}', 'a`b`', 'a\u0000b'])('refuses the value %j', (value) => {
     expect(() => envFile([{ name: 'X', value }])).toThrow(UnsafeValueError);
+  });
+
+  it.each(['for a\rNODE_OPTIONS=x', 'for a\u2028NODE_OPTIONS=x', 'for a\u2029NODE_OPTIONS=x', 'for a\u000bb'])('refuses the comment %j', (comment) => {
+    expect(() => envFile([{ comment }])).toThrow(UnsafeValueError);
+  });
+
+  it('keeps # and $ in comments inert', () => {
+    expect(parseDotenv(envFile([{ comment: 'x # $(id) NODE_OPTIONS=1' }, { name: 'A', value: 'b' }]))).toEqual({ A: 'b' });
+  });
+});
+
+describe('config files never carry an injected line', () => {
+  // A claim crafted to end a line in one format or another; sign-in refuses it before anything is rendered.
+  const crafted = ['eve@x\rNODE_OPTIONS=--require=/tmp/x', 'eve@x\u2028NODE_OPTIONS=x', 'eve@x\u2029NODE_OPTIONS=x', 'eve@x\nNODE_OPTIONS=x'];
+
+  it.each(crafted)('refuses a user whose email claim is %j with 401, for every file', async (email) => {
+    const principal = Buffer.from(JSON.stringify({ claims: [{ typ: 'oid', val: 'eve-1' }, { typ: 'preferred_username', val: email }] })).toString('base64');
+    for (const url of ['/api/config/gemini-cli', '/api/config/cursor', '/api/config/claude-code', '/api/config/codex']) {
+      const response = await handler({ TRUST_EASY_AUTH: 'true' }, easyAuthSignIn())(url.split('/')[3]!, get(url, { 'x-ms-client-principal': principal }));
+      expect(response.status, url).toBe(401);
+      expect(text(response.body)).not.toContain('NODE_OPTIONS');
+    }
+  });
+
+  it('reads back every value of a normal Gemini .env exactly with the dotenv parser Gemini CLI uses', async () => {
+    const body = text((await handler()('gemini-cli', get('/api/config/gemini-cli'))).body);
+    const parsed = parseDotenv(body);
+    expect(Object.keys(parsed)).toEqual(['GEMINI_MODEL', 'GOOGLE_GEMINI_BASE_URL', 'GEMINI_API_KEY_AUTH_MECHANISM', 'GEMINI_API_KEY', 'OTEL_EXPORTER_OTLP_HEADERS']);
+    expect(parsed.GOOGLE_GEMINI_BASE_URL).toBe('https://gw.example.net/gemini');
+  });
+
+  it('escapes U+2028 and U+2029 in JSON files and refuses them in text instructions', () => {
+    expect(jsonFile({ a: 'x\u2028y\u2029' })).toBe('{\n  "a": "x\\u2028y\\u2029"\n}\n');
+    expect(JSON.parse(jsonFile({ a: 'x\u2028y' })).a).toBe('x\u2028y');
+    expect(() => oneLine('x', 'a\u2028b')).toThrow(UnsafeValueError);
+  });
+
+  it('refuses at start a helper command holding a Unicode line break (it is also written into a .env comment)', () => {
+    const helper = `printf '%s' "$(cat ~/t)" # [otel]\u2028x`;
+    expect(() => loadSettings({ GATEWAY_TOKEN_HELPER: helper })).toThrow('setting GATEWAY_TOKEN_HELPER');
   });
 });
