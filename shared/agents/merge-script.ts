@@ -265,7 +265,9 @@ const tomlFormat = {
     });
     // Where each new key goes: into its table's own section, next to keys that define the table by
     // dotted keys, at the end of the top-level keys, or in a new section at the end of the file.
+    const expected = apply(existing, want);
     const inserts = new Map();
+    const replaced = new Map();
     const appendix = [];
     const groups = new Map();
     for (const { p, value } of want) {
@@ -280,6 +282,13 @@ const tomlFormat = {
       let anchor = -1;
       let prefix = [];
       const header = keep.findIndex((s) => s.kind === 'header' && !s.array && same(s.path, parent));
+      const inline = keep.findIndex((s) => s.kind === 'kv' && same(s.path, parent));
+      if (inline !== -1) {
+        // The table is an inline table, closed to additions: write it again whole, with the new keys.
+        const s = keep[inline];
+        replaced.set(inline, s.path.slice(s.table.length).map(tomlKey).join('.') + ' = ' + tomlInline(getPath(expected, parent)));
+        continue;
+      }
       if (parent.length === 0 || header !== -1) {
         const sectionStart = parent.length === 0 ? -1 : header;
         let end = keep.findIndex((s, j) => j > sectionStart && s.kind === 'header');
@@ -303,7 +312,7 @@ const tomlFormat = {
     let out = (inserts.get(-1) || []).map((l) => l + '\n').join('');
     if (out !== '' && keep.length > 0 && keep[0].kind === 'header') out += '\n';
     keep.forEach((s, j) => {
-      let piece = src.slice(s.start, s.end);
+      let piece = replaced.has(j) ? replaced.get(j) + '\n' : src.slice(s.start, s.end);
       if (inserts.has(j)) {
         if (!piece.endsWith('\n')) piece += '\n';
         piece += inserts.get(j).map((l) => l + '\n').join('');
