@@ -13,7 +13,7 @@ import { TelemetryDb } from '../../shared/local/telemetry-db.js';
 import { duckdbUsageStore } from '../../shared/usage/duckdb-usage-store.js';
 import { recentDays, rollupUsage } from '../../shared/usage/rollup-usage.js';
 import { fakeModelApis, USAGE } from '../fakes/model-apis.js';
-import type { FakeServer } from '../fakes/http-server.js';
+import { fakeServer, type FakeServer } from '../fakes/http-server.js';
 import { TEST_SIGNING_KEY } from '../credentials.js';
 import { agentClis } from './agent-clis.js';
 
@@ -87,14 +87,14 @@ async function fetchConfig(relay: string, target: string, path: string): Promise
 }
 
 /** Runs an agent non-interactively (stdin closed: Codex reads a piped stdin as more prompt) in a fresh folder. */
-async function runAgent(command: string, args: string[], home: string, env: Record<string, string> = {}): Promise<string> {
+async function runAgent(command: string, args: string[], home: string, env: Record<string, string> = {}, timeoutMs = 90_000): Promise<string> {
   const work = mkdtempSync(join(home, 'work-'));
   const child = spawn(command, args, { cwd: work, env: { PATH: process.env.PATH, HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
   if (code !== 0) throw new Error(`${command} exited with ${code}: ${stderr.slice(-2000)}`);
@@ -125,11 +125,11 @@ async function telemetryRows(dbPath: string): Promise<{ service: string; email: 
  * For one describe block: a temporary folder, fake model APIs and `npm start`'s entry point using them,
  * started before its tests and stopped after. Read the values inside tests (they exist from beforeAll).
  */
-function localRelay(env: Record<string, string>) {
+function localRelay(env: Record<string, string>, models: () => Promise<FakeServer> = fakeModelApis) {
   const state = {} as { dir: string; models: FakeServer; runner: Runner };
   beforeAll(async () => {
     state.dir = mkdtempSync(join(tmpdir(), 'relay-agents-'));
-    state.models = await fakeModelApis();
+    state.models = await models();
     state.runner = await startRunner(state.dir, state.models, env);
   });
   afterAll(async () => {
@@ -272,4 +272,97 @@ describe('install.sh', () => {
     expect(backups('.claude')).toHaveLength(1);
     expect(backups('.gemini')).toHaveLength(2);
   });
+});
+
+/**
+ * An Anthropic Messages fake that keeps Claude Code busy: the main loop (requests offering the Bash
+ * tool) gets `sleep <seconds>` tool calls until it has run `turns` of them, then a final "done";
+ * side calls (no tools) get plain text.
+ */
+async function busyAnthropic(turns: number, seconds: number): Promise<FakeServer> {
+  return fakeServer((req, res) => {
+    if (req.method !== 'POST' || !/\/anthropic\/v1\/messages$/.test(req.url.split('?')[0]!)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = JSON.parse(req.body.toString() || '{}') as { model?: string; tools?: { name: string }[]; messages?: { role: string }[] };
+    const done = (body.messages ?? []).filter((m) => m.role === 'assistant').length;
+    const tool = (body.tools ?? []).some((t) => t.name === 'Bash') && done < turns;
+    const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+    const message = { id: `msg_${req.body.length}_${done}`, type: 'message', role: 'assistant', model: body.model ?? 'm', stop_reason: null, stop_sequence: null };
+    const block = tool
+      ? [
+          ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: `toolu_${done}`, name: 'Bash', input: {} } }],
+          ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify({ command: `sleep ${seconds}`, description: 'Wait' }) } }],
+        ]
+      : [
+          ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
+          ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'done' } }],
+        ];
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const [event, data] of [
+      ['message_start', { type: 'message_start', message: { ...message, content: [], usage } }],
+      ...block,
+      ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }],
+      ['message_stop', { type: 'message_stop' }],
+    ] as [string, object][]) {
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    }
+    res.end();
+  });
+}
+
+describe('Claude Code with short-lived relay credentials from its otelHeadersHelper', () => {
+  // One-minute credentials (plus the relay's minute of clock tolerance), refreshed every 15 s; the
+  // session runs well past the expiry of the credential it started with.
+  const TURNS = 6;
+  const SLEEP_SECONDS = 25;
+  const { dir, models, runner } = localRelay({ RELAY_SHORT_CREDENTIAL_MINUTES: '1' }, () => busyAnthropic(TURNS, SLEEP_SECONDS));
+
+  it(
+    'keeps exporting across the expiry of the credential it started with, losing no event',
+    async () => {
+      const home = join(dir(), 'claude-home');
+      await fetchConfig(runner().url, 'claude-code', join(home, '.claude/settings.json'));
+      const settings = JSON.parse(readFileSync(join(home, '.claude/settings.json'), 'utf8'));
+      expect(settings.env.OTEL_EXPORTER_OTLP_HEADERS).toBeUndefined();
+      expect(settings.env.CLAUDE_CODE_OTEL_HEADERS_HELPER_DEBOUNCE_MS).toBe('15000');
+
+      // What the helper prints at the start of the session: a credential that expires during it.
+      const startedAt = Date.now();
+      const first = JSON.parse((await run('sh', ['-c', settings.otelHeadersHelper], { env: { PATH: process.env.PATH, HOME: home } })).stdout);
+      expect(Object.keys(first)).toEqual(['Authorization']);
+
+      await runAgent(clis.claude, ['-p', 'wait a while', '--allowedTools', 'Bash'], home, { OTEL_LOGS_EXPORT_INTERVAL: '2000' }, 240_000);
+      const endedAt = Date.now();
+      expect(endedAt - startedAt, 'the session outlived its first credential').toBeGreaterThan(125_000);
+
+      // That first credential is refused now ...
+      const stale = await fetch(`${runner().url}/api/otel/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: first.Authorization }, body: new Uint8Array() });
+      expect(stale.status).toBe(401);
+      expect(await stale.text()).toContain('credential expired');
+
+      // ... yet every model call of the session, the late ones included, arrived as an api_request event.
+      await runner().stop();
+      const calls = models().requests.filter((r) => /\/v1\/messages$/.test(r.url.split('?')[0]!)).length;
+      const instance = await DuckDBInstance.create(runner().dbPath, { access_mode: 'READ_ONLY' });
+      const connection = await instance.connect();
+      try {
+        const reader = await connection.runAndReadAll(
+          `SELECT time_unix_nano AS t, resource.attributes['user.email'] AS email FROM coding_agents.agents_otel_logs
+           WHERE resource.attributes['service.name'] = 'claude-code' AND attributes['event.name'] = 'api_request' ORDER BY t`,
+        );
+        const events = reader.getRowObjectsJson().map((r) => ({ t: Number(r.t) / 1e6, email: String(r.email) }));
+        expect(events.length).toBe(calls);
+        expect(calls).toBeGreaterThanOrEqual(TURNS + 1);
+        expect(events.at(-1)!.t - startedAt, 'an event from after the first credential expired').toBeGreaterThan(125_000);
+        for (const event of events) expect(event.email).toBe(LOCAL_USER.email);
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+    },
+    300_000,
+  );
 });

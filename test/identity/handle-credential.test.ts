@@ -70,7 +70,7 @@ describe('credentialHandler', () => {
 
   it('refuses like the config endpoint: 401 with a challenge without a valid Entra token, 503 without sign-in', async () => {
     const entra = entraSignIn({ audience: ['api://relay'], issuers: ['https://login.microsoftonline.com/t/v2.0'], jwksUrl: 'http://127.0.0.1:9/keys' });
-    for (const headers of [{}, { authorization: 'Basic x' }]) {
+    for (const headers of [{}, { authorization: 'Basic x' }] as Record<string, string>[]) {
       const response = await handler({}, entra)(post('/api/credential?agent=claude-code', headers));
       expect(response.status).toBe(401);
       expect(response.headers['www-authenticate']).toBe('Bearer realm="coding-agent-relay"');
