@@ -34,6 +34,8 @@ export interface AgentConfigSettings {
   gatewayTokenSecretPattern: string;
   /** Shell command printing a gateway token, for agents that run one; undefined: none. */
   gatewayTokenHelper: string | undefined;
+  /** `off`: Gemini CLI configs turn Gemini's folder trust off, so ~/.gemini/.env is read in every folder. */
+  geminiFolderTrust: 'on' | 'off';
 }
 
 export interface UsageSettings {
@@ -236,6 +238,7 @@ function agentSettings(env: Env, local: boolean, localPort: number): AgentConfig
     offered: offered as AgentName[],
     gatewayTokenSecretPattern: pattern,
     gatewayTokenHelper: helper === '' ? undefined : helper,
+    geminiFolderTrust: oneOf(env, 'GEMINI_FOLDER_TRUST', ['on', 'off'] as const, 'off'),
   };
 }
 

@@ -9,6 +9,7 @@ export const GEMINI_ENV_OWNED_KEYS = ['GEMINI_MODEL', 'GOOGLE_GEMINI_BASE_URL', 
 /** The keys of ~/.gemini/settings.json this app owns. */
 export const GEMINI_SETTINGS_OWNED_KEYS = [
   'security.auth.selectedType',
+  'security.folderTrust.enabled',
   'advanced.ignoreLocalEnv',
   ...['enabled', 'target', 'otlpEndpoint', 'otlpProtocol', 'logPrompts'].map((key) => `telemetry.${key}`),
 ];
@@ -39,14 +40,23 @@ export function geminiEnv(ctx: ConfigContext): RenderedFile {
 
 /**
  * The parts of ~/.gemini/settings.json the relay owns: telemetry over OTLP/HTTP to the relay with
- * prompts off (Gemini logs them by default), API-key auth (needed for headless runs), and
- * `advanced.ignoreLocalEnv`: Gemini CLI reads only the first .env it finds walking up from the working
- * folder, so a project's own .env would otherwise hide ~/.gemini/.env (model calls straight to Google,
- * telemetry refused for want of the credential). With it, project .env files are skipped.
+ * prompts off (Gemini logs them by default), API-key auth (needed for headless runs), and what keeps
+ * Gemini reading ~/.gemini/.env, where the gateway URL and the relay credential are:
+ * - `advanced.ignoreLocalEnv`: Gemini CLI reads only the first .env it finds walking up from the
+ *   working folder, so a project's own .env would hide ~/.gemini/.env (model calls straight to Google
+ *   with a project key, telemetry refused for want of the credential); with it, project .env files are
+ *   skipped;
+ * - `security.folderTrust.enabled: false` (GEMINI_FOLDER_TRUST=off, the default): in a folder it does
+ *   not trust, Gemini CLI ignores ~/.gemini/.env and a headless run stops asking for GEMINI_API_KEY,
+ *   the wrong remedy (set by hand, it sends model calls to Google and telemetry without a credential).
+ *   With GEMINI_FOLDER_TRUST=on Gemini's folder trust stays, and such runs stop (exit 41) until the
+ *   user trusts the folder.
  */
 export function geminiSettings(ctx: ConfigContext): RenderedFile {
+  const security: Record<string, unknown> = { auth: { selectedType: 'gemini-api-key' } };
+  if (ctx.settings.geminiFolderTrust === 'off') security.folderTrust = { enabled: false };
   const settings = {
-    security: { auth: { selectedType: 'gemini-api-key' } },
+    security,
     advanced: { ignoreLocalEnv: true },
     telemetry: { enabled: true, target: 'local', otlpEndpoint: `${ctx.relayUrl}/api/otel`, otlpProtocol: 'http', logPrompts: false },
   };

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The agents start slowly (Codex, Gemini: seconds); give each test room.
 const AGENT_TIMEOUT_MS = 120_000;
+import { gatewayTokenSecretName } from '../../shared/agents/gateway-token.js';
 import { TelemetryDb } from '../../shared/local/telemetry-db.js';
+import { environmentVariableFor } from '../../shared/secrets.js';
 import { duckdbUsageStore } from '../../shared/usage/duckdb-usage-store.js';
 import { recentDays, rollupUsage } from '../../shared/usage/rollup-usage.js';
 import { fakeModelApis, USAGE } from '../fakes/model-apis.js';
@@ -24,6 +26,8 @@ import { agentClis } from './agent-clis.js';
  */
 
 const run = promisify(execFile);
+/** The environment variable standing in for a user's Key Vault gateway-token secret in local mode. */
+const gatewayVariable = (userId: string) => environmentVariableFor(gatewayTokenSecretName('gateway-token-{user}', userId));
 const LOCAL_USER = { id: 'local-developer', email: 'developer@localhost' };
 
 async function freePort(): Promise<number> {
@@ -86,17 +90,30 @@ async function fetchConfig(relay: string, target: string, path: string): Promise
   writeFileSync(path, Buffer.from(await response.arrayBuffer()));
 }
 
-/** Runs an agent non-interactively (stdin closed: Codex reads a piped stdin as more prompt) in a fresh folder. */
-async function runAgent(command: string, args: string[], home: string, env: Record<string, string> = {}, timeoutMs = 90_000): Promise<string> {
-  const work = mkdtempSync(join(home, 'work-'));
-  const child = spawn(command, args, { cwd: work, env: { PATH: process.env.PATH, HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+interface AgentRun {
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** The folder it runs in; default: a fresh folder inside HOME. */
+  cwd?: string;
+}
+
+/** Runs an agent non-interactively (stdin closed: Codex reads a piped stdin as more prompt), whatever its exit code. */
+async function spawnAgent(command: string, args: string[], home: string, options: AgentRun = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cwd = options.cwd ?? mkdtempSync(join(home, 'work-'));
+  const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, HOME: home, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Runs an agent as spawnAgent does and answers its stdout; a non-zero exit fails the test. */
+async function runAgent(command: string, args: string[], home: string, options: AgentRun = {}): Promise<string> {
+  const { code, stdout, stderr } = await spawnAgent(command, args, home, options);
   if (code !== 0) throw new Error(`${command} exited with ${code}: ${stderr.slice(-2000)}`);
   return stdout;
 }
@@ -151,13 +168,12 @@ const AGENT_RUNS: { agent: string; configs: [string, string][]; cli: keyof typeo
     configs: [['gemini-cli?file=env', '.gemini/.env'], ['gemini-cli?file=settings', '.gemini/settings.json']],
     cli: 'gemini',
     args: ['-p', 'say hi'],
-    env: { GEMINI_CLI_TRUST_WORKSPACE: 'true' },
     modelCall: /:streamGenerateContent/,
   },
 ];
 
 describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: string; agents: string[] }>([
-  { tokenSource: 'the user secret in Key Vault', env: { GATEWAY_TOKEN_LOCAL_DEVELOPER: 'user-secret-gateway-token' }, gatewayToken: 'user-secret-gateway-token', agents: ['claude-code', 'codex', 'gemini-cli'] },
+  { tokenSource: 'the user secret in Key Vault', env: { [gatewayVariable(LOCAL_USER.id)]: 'user-secret-gateway-token' }, gatewayToken: 'user-secret-gateway-token', agents: ['claude-code', 'codex', 'gemini-cli'] },
   { tokenSource: 'the Azure CLI helper', env: {}, gatewayToken: 'helper-gateway-token', agents: ['claude-code', 'codex'] },
 ])('real agent CLIs with configs from the relay, gateway token from $tokenSource', ({ env, gatewayToken, agents }) => {
   const { dir, models, runner } = localRelay(env);
@@ -167,7 +183,7 @@ describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: 
     async (run) => {
       const home = join(dir(), `${run.agent}-home`);
       for (const [target, path] of run.configs) await fetchConfig(runner().url, target, join(home, path));
-      expect(await runAgent(clis[run.cli], run.args, home, run.env)).toContain('hi');
+      expect(await runAgent(clis[run.cli], run.args, home, { env: run.env })).toContain('hi');
       const call = models().requests.find((r) => run.modelCall.test(r.url));
       expect(call?.headers.authorization).toBe(`Bearer ${gatewayToken}`);
       if (run.agent === 'claude-code') expect(call?.headers['x-databricks-use-coding-agent-mode']).toBe('true');
@@ -226,6 +242,28 @@ describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: 
 describe('install.sh', () => {
   const { dir, runner } = localRelay({});
 
+  it('on a fresh machine creates every file with its folder, and the first re-run prints unchanged for each', async () => {
+    const home = join(dir(), 'fresh-home');
+    const script = join(dir(), 'install-fresh.sh');
+    writeFileSync(script, await (await fetch(`${runner().url}/api/config/install.sh?agents=claude-code,codex,gemini-cli`)).text());
+    const env = { PATH: process.env.PATH, HOME: home };
+    const first = await run('sh', [script], { env });
+    expect(first.stdout.match(/: created/g)).toHaveLength(4);
+    const second = await run('sh', [script], { env });
+    expect(second.stdout.match(/: unchanged/g)).toHaveLength(4);
+    expect(second.stdout).not.toContain('backup');
+  });
+
+  it('names a missing prerequisite', async () => {
+    const bin = mkdtempSync(join(dir(), 'bin-'));
+    symlinkSync('/usr/bin/curl', join(bin, 'curl'));
+    const script = join(dir(), 'install-nonode.sh');
+    writeFileSync(script, await (await fetch(`${runner().url}/api/config/install.sh?agents=codex`)).text());
+    const failed = await run('/bin/sh', [script], { env: { PATH: bin, HOME: join(dir(), 'nonode-home') } }).then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('install.sh: node is required but not found on PATH');
+  });
+
   it('merges into existing files without losing unrelated keys, keeps backups, and is idempotent', async () => {
     const home = join(dir(), 'home');
     const file = (path: string, body: string) => {
@@ -246,6 +284,8 @@ describe('install.sh', () => {
     expect(claude.permissions).toEqual({ allow: ['Bash(ls)'] });
     expect(claude.env).toMatchObject({ MY_VAR: 'keep', ANTHROPIC_MODEL: 'databricks-claude-opus-4-6', CLAUDE_CODE_ENABLE_TELEMETRY: '1' });
     expect(claude.apiKeyHelper).toBe('echo helper-gateway-token');
+    expect(claude.env.OTEL_EXPORTER_OTLP_HEADERS).toBeUndefined();
+    expect(claude.otelHeadersHelper).toContain('/api/credential?agent=claude-code');
 
     const codex = readFileSync(join(home, '.codex/config.toml'), 'utf8');
     const { parse } = await import('smol-toml');
@@ -271,6 +311,21 @@ describe('install.sh', () => {
     expect(snapshot()).toEqual(before);
     expect(backups('.claude')).toHaveLength(1);
     expect(backups('.gemini')).toHaveLength(2);
+  });
+});
+
+describe('install.sh when the relay refuses', () => {
+  const { dir, runner } = localRelay({ AI_GATEWAY_URL: '' });
+
+  it("shows the relay's own message, installs nothing and exits 1", async () => {
+    const home = join(dir(), 'home');
+    const script = join(dir(), 'install.sh');
+    writeFileSync(script, await (await fetch(`${runner().url}/api/config/install.sh?agents=codex`)).text());
+    const failed = await run('sh', [script], { env: { PATH: process.env.PATH, HOME: home } }).then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`${runner().url}/api/config/codex answered 503:`);
+    expect(failed.stderr).toContain('setting AI_GATEWAY_URL is not set');
+    expect(existsSync(join(home, '.codex/config.toml'))).toBe(false);
   });
 });
 
@@ -334,7 +389,7 @@ describe('Claude Code with short-lived relay credentials from its otelHeadersHel
       const first = JSON.parse((await run('sh', ['-c', settings.otelHeadersHelper], { env: { PATH: process.env.PATH, HOME: home } })).stdout);
       expect(Object.keys(first)).toEqual(['Authorization']);
 
-      await runAgent(clis.claude, ['-p', 'wait a while', '--allowedTools', 'Bash'], home, { OTEL_LOGS_EXPORT_INTERVAL: '2000' }, 240_000);
+      await runAgent(clis.claude, ['-p', 'wait a while', '--allowedTools', 'Bash'], home, { env: { OTEL_LOGS_EXPORT_INTERVAL: '2000' }, timeoutMs: 240_000 });
       const endedAt = Date.now();
       expect(endedAt - startedAt, 'the session outlived its first credential').toBeGreaterThan(125_000);
 
@@ -364,5 +419,78 @@ describe('Claude Code with short-lived relay credentials from its otelHeadersHel
       }
     },
     300_000,
+  );
+});
+
+/** The three folders a Gemini CLI user runs in, outside HOME, none of them trusted. */
+const GEMINI_FOLDERS: { folder: string; dotenv?: string }[] = [
+  { folder: 'a fresh untrusted folder' },
+  { folder: "a folder whose .env sets its own GEMINI_API_KEY", dotenv: 'GEMINI_API_KEY=AIzaProjectOwnKey\n' },
+  { folder: 'a folder whose .env sets unrelated variables', dotenv: 'DATABASE_URL=postgres://localhost/app\nDEBUG=1\n' },
+];
+
+async function geminiHome(dir: string, relay: string, name: string): Promise<string> {
+  const home = join(dir, name);
+  await fetchConfig(relay, 'gemini-cli?file=env', join(home, '.gemini/.env'));
+  await fetchConfig(relay, 'gemini-cli?file=settings', join(home, '.gemini/settings.json'));
+  return home;
+}
+
+function project(dir: string, dotenv: string | undefined): string {
+  const folder = mkdtempSync(join(dir, 'project-'));
+  if (dotenv !== undefined) writeFileSync(join(folder, '.env'), dotenv);
+  return folder;
+}
+
+describe('Gemini CLI with only the issued files, in folders it does not trust', () => {
+  const { dir, models, runner } = localRelay({ [gatewayVariable(LOCAL_USER.id)]: 'user-secret-gateway-token' });
+
+  it.each(GEMINI_FOLDERS)(
+    'goes through the gateway from $folder',
+    async ({ dotenv }) => {
+      const home = await geminiHome(dir(), runner().url, 'gemini-home');
+      const before = models().requests.length;
+      expect(await runAgent(clis.gemini, ['-p', 'say hi'], home, { cwd: project(dir(), dotenv) })).toContain('hi');
+      const calls = models().requests.slice(before).filter((r) => /:streamGenerateContent/.test(r.url));
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls) expect(call.headers.authorization).toBe('Bearer user-secret-gateway-token');
+    },
+    AGENT_TIMEOUT_MS,
+  );
+
+  it('has every run\'s telemetry accepted: one api_response event per model call, stamped with the user', async () => {
+    await runner().stop();
+    const calls = models().requests.filter((r) => /:streamGenerateContent/.test(r.url)).length;
+    const instance = await DuckDBInstance.create(runner().dbPath, { access_mode: 'READ_ONLY' });
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(
+        `SELECT count(*) AS n, min(resource.attributes['user.email']) AS email FROM coding_agents.agents_otel_logs
+         WHERE resource.attributes['service.name'] = 'gemini-cli' AND attributes['event.name'] = 'gemini_cli.api_response'`,
+      );
+      const [row] = reader.getRowObjectsJson();
+      expect(calls).toBeGreaterThanOrEqual(GEMINI_FOLDERS.length);
+      expect(Number(row!.n)).toBe(calls);
+      expect(row!.email).toBe(LOCAL_USER.email);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+});
+
+describe('Gemini CLI with GEMINI_FOLDER_TRUST=on, in folders it does not trust', () => {
+  const { dir, models, runner } = localRelay({ GEMINI_FOLDER_TRUST: 'on', [gatewayVariable(LOCAL_USER.id)]: 'user-secret-gateway-token' });
+
+  it.each(GEMINI_FOLDERS)(
+    'stops before any model call from $folder, saying what is missing, and sends nothing anywhere',
+    async ({ dotenv }) => {
+      const home = await geminiHome(dir(), runner().url, 'gemini-home');
+      const result = await spawnAgent(clis.gemini, ['-p', 'say hi'], home, { cwd: project(dir(), dotenv) });
+      expect(result.code).toBe(41);
+      expect(result.stderr).toContain('GEMINI_API_KEY');
+      expect(models().requests).toEqual([]);
+    },
+    AGENT_TIMEOUT_MS,
   );
 });
