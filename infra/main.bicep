@@ -55,6 +55,10 @@ param relaySigningKeySecretName string = 'relay-signing-key'
 param relaySigningKeyPreviousSecretName string = 'relay-signing-key-previous'
 param relayRevokedSecretName string = 'relay-revoked'
 param relayCredentialTtlDays int = 90
+@description('Life of the credentials POST /api/credential issues to Claude Code\'s headers helper, in minutes.')
+@minValue(1)
+@maxValue(1440)
+param relayShortCredentialMinutes int = 60
 param privacyDeniedResourceAttributes string = 'process.command_args,process.command_line'
 param privacyDeniedLogAttributes string = 'prompt,response,response_text,gen_ai.prompt,gen_ai.completion,gen_ai.input.messages,gen_ai.output.messages,gen_ai.system_instructions'
 
@@ -83,6 +87,9 @@ param configAgents string = 'claude-code,codex,gemini-cli,cursor'
 param gatewayTokenSecretPattern string = 'gateway-token-{user}'
 @description('Helper command written into Claude Code and Codex configs; empty: the default Azure CLI command.')
 param gatewayTokenHelper string = ''
+@description('off: Gemini CLI configs turn Gemini\'s folder trust off so ~/.gemini/.env is read in every folder; on: keep it (untrusted folders stop).')
+@allowed(['off', 'on'])
+param geminiFolderTrust string = 'off'
 
 // ---- usage roll-up ----
 param usageSchedule string = '0 15 0 * * *'
@@ -166,6 +173,7 @@ var relaySettings = {
   RELAY_SIGNING_KEY_PREVIOUS_SECRET_NAME: relaySigningKeyPreviousSecretName
   RELAY_REVOKED_SECRET_NAME: relayRevokedSecretName
   RELAY_CREDENTIAL_TTL_DAYS: string(relayCredentialTtlDays)
+  RELAY_SHORT_CREDENTIAL_MINUTES: string(relayShortCredentialMinutes)
   PRIVACY_DENIED_RESOURCE_ATTRIBUTES: privacyDeniedResourceAttributes
   PRIVACY_DENIED_LOG_ATTRIBUTES: privacyDeniedLogAttributes
   ENTRA_TENANT_ID: entraTenantId
@@ -186,6 +194,7 @@ var relaySettings = {
   CONFIG_AGENTS: configAgents
   GATEWAY_TOKEN_SECRET_PATTERN: gatewayTokenSecretPattern
   GATEWAY_TOKEN_HELPER: gatewayTokenHelper
+  GEMINI_FOLDER_TRUST: geminiFolderTrust
   USAGE_SCHEDULE: usageSchedule
   USAGE_WINDOW_DAYS: string(usageWindowDays)
   USAGE_MAX_ATTEMPTS: string(usageMaxAttempts)
