@@ -15,7 +15,7 @@ let bin: string;
 let status = 200;
 
 beforeAll(async () => {
-  relay = await fakeServer((req, res) => {
+  relay = await fakeServer((_req, res) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(status === 200 ? '{"Authorization":"Bearer a.b.c"}\n' : '{\n  "error": "access token expired"\n}\n');
   });
