@@ -5,6 +5,7 @@ import { healthHandler, type ReadinessCheck } from './health.js';
 import type { Handler } from './http.js';
 import { credentialSecrets } from './identity/credential-secrets.js';
 import { exportGuard } from './identity/export-guard.js';
+import { credentialHandler } from './identity/handle-credential.js';
 import { CredentialVerifier } from './identity/relay-credentials.js';
 import { easyAuthSignIn, entraSignIn, localSignIn, type UserSignIn } from './identity/user-sign-in.js';
 import { redact, type Log } from './log.js';
@@ -37,6 +38,8 @@ export interface App {
   exportSignal: ObservedExportHandler;
   /** GET /api/config/{agent} and /api/config/install.sh. */
   config: ConfigHandler;
+  /** POST /api/credential?agent=claude-code: a short-lived relay credential for the signed-in user. */
+  credential: Handler;
   /** POST /api/usage/rollup (admin). */
   usage: Handler;
   /** GET /api/usage: usage as JSON or CSV (own rows, or everyone's with the admin role). */
@@ -182,6 +185,7 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
 
   const userSignIn = userSignInFor(settings.userSignIn);
   const config = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (reason) => log.warn('config.refused', { reason }) });
+  const credential = credentialHandler({ settings, userSignIn, signingKeys: () => credentialKeys.keys() });
 
   // The usage modules (and with them @databricks/sql) load on first use: the relay never needs them.
   let usageParts: ReturnType<typeof loadUsage> | undefined;
@@ -258,6 +262,7 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     settings,
     exportSignal,
     config,
+    credential,
     usage: async (request) => (await usage()).handle(request),
     usageRead: async (request) => (await usage()).read(request),
     dashboard: async (request) => (await dashboard())(request),

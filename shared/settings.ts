@@ -34,6 +34,8 @@ export interface AgentConfigSettings {
   gatewayTokenSecretPattern: string;
   /** Shell command printing a gateway token, for agents that run one; undefined: none. */
   gatewayTokenHelper: string | undefined;
+  /** `off`: Gemini CLI configs turn Gemini's folder trust off, so ~/.gemini/.env is read in every folder. */
+  geminiFolderTrust: 'on' | 'off';
 }
 
 export interface UsageSettings {
@@ -97,6 +99,8 @@ export interface Settings {
   relayAuth: 'credential' | 'none';
   credentialSecretNames: { signingKey: string; previousSigningKey: string; revoked: string };
   credentialTtlSeconds: number;
+  /** Life of the credentials POST /api/credential issues (Claude Code's headers helper). */
+  shortCredentialTtlSeconds: number;
   privacy: { resourceAttributes: ReadonlySet<string>; logAttributes: ReadonlySet<string> };
   userSignIn: UserSignInSettings;
   agents: AgentConfigSettings;
@@ -243,9 +247,13 @@ function agentSettings(env: Env, local: boolean, localPort: number): AgentConfig
   const offered = [...list(env, 'CONFIG_AGENTS', AGENT_NAMES.join(','))];
   for (const a of offered) if (!(AGENT_NAMES as readonly string[]).includes(a)) invalid('CONFIG_AGENTS', `a comma-separated subset of ${AGENT_NAMES.join(', ')}`);
   const pattern = text(env, 'GATEWAY_TOKEN_SECRET_PATTERN') ?? 'gateway-token-{user}';
-  if (!pattern.includes('{user}') || !SECRET_NAME.test(pattern.replace('{user}', 'u'))) invalid('GATEWAY_TOKEN_SECRET_PATTERN', 'a Key Vault secret name containing {user}');
+  // {user} becomes 64 hex digits (agents/gateway-token.ts): the name must still fit Key Vault's 127.
+  if (!pattern.includes('{user}') || !SECRET_NAME.test(pattern.replace('{user}', '0'.repeat(64)))) {
+    invalid('GATEWAY_TOKEN_SECRET_PATTERN', 'a Key Vault secret name containing {user}, at most 63 characters besides {user}');
+  }
   const helper = env.GATEWAY_TOKEN_HELPER === undefined ? DEFAULT_GATEWAY_TOKEN_HELPER : env.GATEWAY_TOKEN_HELPER.trim();
-  if (/[\r\n]/.test(helper)) invalid('GATEWAY_TOKEN_HELPER', 'a one-line shell command (empty: no helper)');
+  // Control characters and Unicode line breaks too: the command is also written into a .env comment.
+  if (/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/.test(helper)) invalid('GATEWAY_TOKEN_HELPER', 'a one-line shell command (empty: no helper)');
   const host = text(env, 'WEBSITE_HOSTNAME'); // set by App Service / Functions in Azure
   return {
     gatewayUrl: url(env, 'AI_GATEWAY_URL'),
@@ -265,6 +273,7 @@ function agentSettings(env: Env, local: boolean, localPort: number): AgentConfig
     offered: offered as AgentName[],
     gatewayTokenSecretPattern: pattern,
     gatewayTokenHelper: helper === '' ? undefined : helper,
+    geminiFolderTrust: oneOf(env, 'GEMINI_FOLDER_TRUST', ['on', 'off'] as const, 'off'),
   };
 }
 
@@ -374,6 +383,7 @@ export function loadSettings(env: Env): Settings {
       revoked: matching(env, 'RELAY_REVOKED_SECRET_NAME', SECRET_NAME, secretName, 'relay-revoked'),
     },
     credentialTtlSeconds: integer(env, 'RELAY_CREDENTIAL_TTL_DAYS', 90, 1, 3650) * 86_400,
+    shortCredentialTtlSeconds: integer(env, 'RELAY_SHORT_CREDENTIAL_MINUTES', 60, 1, 1440) * 60,
     privacy: {
       resourceAttributes: list(env, 'PRIVACY_DENIED_RESOURCE_ATTRIBUTES', DEFAULT_DENIED_RESOURCE_ATTRIBUTES),
       logAttributes: list(env, 'PRIVACY_DENIED_LOG_ATTRIBUTES', DEFAULT_DENIED_LOG_ATTRIBUTES),

@@ -35,7 +35,7 @@ describe('loadSettings', () => {
     [{ AI_GATEWAY_PATH_OPENAI: 'openai/v1' }, 'setting AI_GATEWAY_PATH_OPENAI: expected a URL path starting with /'],
     [{ MODELS_CURSOR: 'a,b c' }, 'setting MODELS_CURSOR: expected comma-separated model names'],
     [{ CONFIG_AGENTS: 'codex,vim' }, 'setting CONFIG_AGENTS: expected a comma-separated subset of claude-code, codex, gemini-cli, cursor'],
-    [{ GATEWAY_TOKEN_SECRET_PATTERN: 'gateway-token' }, 'setting GATEWAY_TOKEN_SECRET_PATTERN: expected a Key Vault secret name containing {user}'],
+    [{ GATEWAY_TOKEN_SECRET_PATTERN: 'gateway-token' }, 'setting GATEWAY_TOKEN_SECRET_PATTERN: expected a Key Vault secret name containing {user}, at most 63 characters besides {user}'],
     [{ GATEWAY_TOKEN_HELPER: 'a\nb' }, 'setting GATEWAY_TOKEN_HELPER: expected a one-line shell command (empty: no helper)'],
     [{ ...databricks, RELAY_SPOOL: 'on-failure' }, 'setting RELAY_SPOOL: expected off when no storage account is configured (set AzureWebJobsStorage or AzureWebJobsStorage__blobServiceUri)'],
     [{ RELAY_SPOOL: 'always' }, 'setting RELAY_SPOOL: expected one of on-failure, off'],

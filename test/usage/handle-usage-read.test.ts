@@ -1,3 +1,4 @@
+import { answering } from '../answering.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlainRequest } from '../../shared/http.js';
 import { SignInError, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
@@ -49,7 +50,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 function handler(overrides: Partial<UsageReadDeps> = {}) {
-  return usageReadHandler({ store, names, userSignIn: headerSignIn, adminRole: 'Usage.Admin', maxDays: 366, now: () => NOW, ...overrides });
+  return answering(usageReadHandler({ store, names, userSignIn: headerSignIn, adminRole: 'Usage.Admin', maxDays: 366, now: () => NOW, ...overrides }));
 }
 
 function get(url: string, who: string | undefined = 'admin', headers: Record<string, string> = {}): PlainRequest {
