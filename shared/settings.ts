@@ -63,6 +63,8 @@ export interface Settings {
   secretNames: { databricksToken: string; databricksClientId: string; databricksClientSecret: string };
   secretCacheTtlMs: number;
   secretMaxStaleMs: number;
+  /** Longest wait for one Key Vault read; requests with a cached value never wait for one. */
+  keyVaultTimeoutMs: number;
   maxBodyBytes: number;
   upstreamGzip: boolean;
   upstreamTimeoutMs: number;
@@ -275,6 +277,7 @@ export function loadSettings(env: Env): Settings {
     },
     secretCacheTtlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, 1, 86_400) * 1000,
     secretMaxStaleMs: integer(env, 'SECRET_MAX_STALE_SECONDS', 3600, 0, 604_800) * 1000,
+    keyVaultTimeoutMs: integer(env, 'KEY_VAULT_TIMEOUT_MS', 3000, 100, 60_000),
     maxBodyBytes: integer(env, 'OTLP_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     upstreamGzip: boolean(env, 'UPSTREAM_GZIP', false),
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 5000, 100, 60_000),

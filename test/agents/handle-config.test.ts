@@ -19,7 +19,7 @@ const headerSignIn: UserSignIn = async (headers) => (headers['x-test-user'] === 
 /** `signIn` null: sign-in not configured. */
 function handler(env: Env = {}, signIn: UserSignIn | null = headerSignIn, warnings: string[] = []) {
   const settings = loadSettings({ AI_GATEWAY_URL: 'https://gw.example.net', RELAY_PUBLIC_URL: 'https://relay.example.net', ...env });
-  const secrets = new SecretCache(environmentSource(env), { ttlMs: 60_000, maxStaleMs: 0 });
+  const secrets = new SecretCache(environmentSource(env), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
   return configHandler({ settings, secrets, userSignIn: signIn ?? undefined, signingKeys: async () => KEYS, warn: (m) => warnings.push(m) });
 }
 

@@ -115,7 +115,7 @@ describe('withTokenRefresh', () => {
 
   it('fetches the token again after a 401 and retries once', async () => {
     const source = countingSource(['old-token', 'rotated-token']);
-    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0 });
+    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
     ingest.script.push({ status: 401 });
     expect(await forward(metrics, [body])).toMatchObject({ kind: 'accepted' });
@@ -125,7 +125,7 @@ describe('withTokenRefresh', () => {
 
   it('gives 503 when the fresh token is refused too', async () => {
     const warnings: string[] = [];
-    const secrets = new SecretCache(countingSource(['a', 'b']), { ttlMs: 60_000, maxStaleMs: 0 });
+    const secrets = new SecretCache(countingSource(['a', 'b']), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), (m) => warnings.push(m));
     ingest.script.push({ status: 403 }, { status: 403 });
     expect(await forward(metrics, [body])).toMatchObject({ kind: 'retryable', status: 503 });
@@ -134,7 +134,7 @@ describe('withTokenRefresh', () => {
   });
 
   it('gives 503 without calling upstream when no token can be had', async () => {
-    const secrets = new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0 });
+    const secrets = new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
     expect(await forward(metrics, [body])).toMatchObject({ kind: 'retryable', status: 503, reason: 'relay credentials unavailable' });
     expect(ingest.requests).toHaveLength(0);
