@@ -133,6 +133,34 @@ describe('withTokenRefresh', () => {
     expect(warnings.join()).not.toContain('Bearer');
   });
 
+  it('reads the token once for a burst of refused exports and sends them all again with the rotated one', async () => {
+    const source = countingSource(['old-token', 'rotated-token']);
+    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
+    const forward = withTokenRefresh(makeUpstream({ maxSockets: 20 }), secretTokenProvider(secrets, 'databricks-token'), () => {});
+    ingest.refusedToken = 'old-token';
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => forward(metrics, [body])));
+    expect(outcomes.every((o) => o.kind === 'accepted')).toBe(true);
+    expect(source.reads).toBe(2);
+  });
+
+  it('keeps refusing with 503 and backs off instead of reading Key Vault per export while the token stays refused', async () => {
+    const source = countingSource(['refused-token']);
+    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
+    const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
+    ingest.refusedToken = 'refused-token';
+    const outcomes: string[] = [];
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const batch = await Promise.all(Array.from({ length: 10 }, () => forward(metrics, [body])));
+      outcomes.push(...batch.map((o) => (o.kind === 'retryable' ? `${o.status} ${o.reason}` : o.kind)));
+    }
+    expect(outcomes.length).toBeGreaterThan(100);
+    expect(new Set(outcomes)).toEqual(new Set(['503 upstream refused the relay credentials']));
+    // First read, one refresh for the burst, one more after the 1 s pause (at most).
+    expect(source.reads).toBeLessThanOrEqual(3);
+    expect(ingest.requests.length).toBeLessThan(40);
+  });
+
   it('gives 503 without calling upstream when no token can be had', async () => {
     const secrets = new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
