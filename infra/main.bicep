@@ -44,7 +44,10 @@ param databricksWarehouseHttpPath string = ''
 // ---- relay ----
 param secretCacheTtlSeconds int = 300
 param secretMaxStaleSeconds int = 3600
+param keyVaultTimeoutMs int = 3000
 param otlpMaxBodyBytes int = 20971520
+param otlpMaxEntries int = 1000
+param relayMaxBufferedBytes int = 268435456
 param upstreamGzip bool = false
 param upstreamTimeoutMs int = 5000
 param upstreamMaxSockets int = 64
@@ -156,11 +159,14 @@ var relaySettings = {
   DATABRICKS_WAREHOUSE_HTTP_PATH: databricksWarehouseHttpPath
   SECRET_CACHE_TTL_SECONDS: string(secretCacheTtlSeconds)
   SECRET_MAX_STALE_SECONDS: string(secretMaxStaleSeconds)
+  KEY_VAULT_TIMEOUT_MS: string(keyVaultTimeoutMs)
   OTLP_MAX_BODY_BYTES: string(otlpMaxBodyBytes)
+  OTLP_MAX_ENTRIES: string(otlpMaxEntries)
   UPSTREAM_GZIP: string(upstreamGzip)
   UPSTREAM_TIMEOUT_MS: string(upstreamTimeoutMs)
   UPSTREAM_MAX_SOCKETS: string(upstreamMaxSockets)
   RELAY_MAX_INFLIGHT: string(relayMaxInflight)
+  RELAY_MAX_BUFFERED_BYTES: string(relayMaxBufferedBytes)
   RELAY_AUTH: relayAuth
   RELAY_SIGNING_KEY_SECRET_NAME: relaySigningKeySecretName
   RELAY_SIGNING_KEY_PREVIOUS_SECRET_NAME: relaySigningKeyPreviousSecretName

@@ -13,7 +13,7 @@ import type { Signal } from './otlp/signals.js';
 import { httpUpstream } from './relay/forward-http.js';
 import { exportHandler, type ExportHandler } from './relay/handle-export.js';
 import { errorResponse } from './relay/respond.js';
-import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
+import { admission } from './relay/admission.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
 import { secretCacheFor, SecretUnavailableError } from './secrets.js';
 import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
@@ -91,7 +91,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     const [{ TelemetryDb }, { embeddedIngest, INGEST_BASE_PATH }] = await Promise.all([import('./local/telemetry-db.js'), import('./local/embedded-ingest.js')]);
     telemetryDb = await TelemetryDb.open(settings.localDuckdbPath, names);
     const handler = embeddedIngest({ db: telemetryDb, token: await tokens.token(), tableHeader: settings.ucTableHeader, maxBodyBytes: settings.maxBodyBytes });
-    ingest = await serve(handler, { host: '127.0.0.1', port: 0, maxBodyBytes: settings.maxBodyBytes });
+    ingest = await serve(handler, { host: '127.0.0.1', port: 0 });
     ingestUrl = `${ingest.url}${INGEST_BASE_PATH}`;
   }
 
@@ -103,14 +103,20 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     timeoutMs: settings.upstreamTimeoutMs,
     maxSockets: settings.upstreamMaxSockets,
   });
-  const forward = withConcurrencyLimit(withTokenRefresh(upstream, tokens, (m) => log.warn(m)), settings.maxInflight);
+  const forward = withTokenRefresh(upstream, tokens, (m) => log.warn(m));
   const credentialKeys = credentialSecrets(secrets, settings.credentialSecretNames);
   const guard = exportGuard({
     verifier: settings.relayAuth === 'credential' ? new CredentialVerifier(credentialKeys) : undefined,
     deniedResourceAttributes: settings.privacy.resourceAttributes,
     deniedLogAttributes: settings.privacy.logAttributes,
   });
-  const exportOf = exportHandler({ maxBodyBytes: settings.maxBodyBytes, guard, forward });
+  const exportOf = exportHandler({
+    maxBodyBytes: settings.maxBodyBytes,
+    maxEntries: settings.maxEntries,
+    admission: admission(settings.maxInflight, settings.maxBufferedBytes),
+    guard,
+    forward,
+  });
   const exportSignal: ExportHandler = (signal, request) => answerSafely(() => exportOf(signal, request), request, log, `export ${signal}`);
   const userSignIn = userSignInFor(settings.userSignIn);
   const configOf = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (m) => log.warn(m) });
@@ -135,11 +141,18 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
 
   const handle: Handler = async (request) => {
     const exportMatch = EXPORT_ROUTE.exec(request.url);
-    if (exportMatch) return exportSignal(decodeURIComponent(exportMatch[1]!), request);
+    if (exportMatch) {
+      const signal = decodedSegment(exportMatch[1]!);
+      if (signal === undefined) return errorResponse(codecFor(request.headers['content-type']) ?? jsonCodec, 400, MALFORMED_PATH);
+      return exportSignal(signal, request);
+    }
     if (HEALTH_ROUTE.test(request.url)) return health(request);
     if (USAGE_ROUTE.test(request.url)) return usage(request);
     const configMatch = CONFIG_ROUTE.exec(request.url);
-    if (configMatch) return config(decodeURIComponent(configMatch[1]!), request);
+    if (configMatch) {
+      const target = decodedSegment(configMatch[1]!);
+      return target === undefined ? jsonResponse(400, { error: MALFORMED_PATH }) : config(target, request);
+    }
     return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
   };
 
@@ -162,6 +175,17 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
       telemetryDb?.close();
     },
   };
+}
+
+const MALFORMED_PATH = 'malformed percent-encoding in the path';
+
+/** A path segment percent-decoded, or undefined when its encoding is malformed (a 400, not a crash). */
+function decodedSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { fakeManagedIdentity } from './fakes/managed-identity.js';
 import { fixture } from './fixtures.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from './credentials.js';
 import { signalNamed } from '../shared/otlp/signals.js';
+import { bufferedBody } from '../shared/http.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
@@ -49,7 +50,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   });
 
   it('forwards with the vault-held token and the table for the signal', async () => {
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: bufferedBody(claudeMetrics.body) });
     expect(response.status).toBe(200);
     const sent = ingest.requests.at(-1)!;
     expect(sent.headers.authorization).toBe('Bearer dapi-vault-held');
@@ -62,7 +63,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
 
   it('refuses an export without a credential and forwards nothing', async () => {
     const before = ingest.requests.length;
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: bufferedBody(claudeMetrics.body) });
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer realm="coding-agent-relay"');
     expect(ingest.requests.length).toBe(before);
@@ -73,7 +74,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
       method: 'POST',
       url: '/api/otel/v1/logs',
       headers: { 'content-type': 'application/x-protobuf', authorization: auth, 'x-databricks-uc-table-name': 'main.other.steal' },
-      body: fixture('claude-code-2.1.197.logs.pb').body,
+      body: bufferedBody(fixture('claude-code-2.1.197.logs.pb').body),
     });
     const sent = ingest.requests.at(-1)!;
     expect(sent.headers.authorization).toBe('Bearer dapi-vault-held');
@@ -83,7 +84,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   it('picks up a rotated token after the upstream refuses the old one', async () => {
     vault.secrets.set('relay-databricks-token', 'dapi-rotated');
     ingest.script.push({ status: 401 });
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: bufferedBody(claudeMetrics.body) });
     expect(response.status).toBe(200);
     expect(ingest.requests.slice(-2).map((r) => r.headers.authorization)).toEqual(['Bearer dapi-vault-held', 'Bearer dapi-rotated']);
   });
@@ -92,15 +93,15 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
     ingest.script.push({ status: 400, headers: { 'content-type': 'application/x-protobuf' }, body: otlpType('RpcStatus').encode({ code: 3, message: 'bad table' }).finish() });
     ingest.script.push({ status: 503 });
     for (let i = 0; i < 2; i++) {
-      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json', authorization: auth }, body: Buffer.from('{"resourceMetrics":[{}]}') });
+      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json', authorization: auth }, body: bufferedBody(Buffer.from('{"resourceMetrics":[{}]}')) });
       expect(Buffer.from(response.body).toString()).not.toContain('dapi');
     }
-    const health = await app.handle({ method: 'GET', url: '/api/health', headers: {}, body: new Uint8Array() });
+    const health = await app.handle({ method: 'GET', url: '/api/health', headers: {}, body: bufferedBody(new Uint8Array()) });
     expect(JSON.parse(Buffer.from(health.body).toString())).toMatchObject({ mode: 'databricks', secrets: 'key-vault', relayAuth: 'relay credential required' });
     expect(Buffer.from(health.body).toString()).not.toContain('dapi');
   });
 
   it('answers unknown routes with 404', async () => {
-    expect((await app.handle({ method: 'GET', url: '/api/nope', headers: {}, body: new Uint8Array() })).status).toBe(404);
+    expect((await app.handle({ method: 'GET', url: '/api/nope', headers: {}, body: bufferedBody(new Uint8Array()) })).status).toBe(404);
   });
 });

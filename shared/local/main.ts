@@ -10,7 +10,7 @@ import { serve } from './serve.js';
 async function main(): Promise<void> {
   const app = await createApp(localEnvironment(process.env), console);
   const { settings } = app;
-  const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort, maxBodyBytes: settings.maxBodyBytes });
+  const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort });
   console.info(`coding-agent-relay (${settings.mode} mode) on ${served.url}`);
   console.info(`  OTLP endpoint base: ${served.url}/api/otel   health: ${served.url}/api/health`);
   if (app.telemetryDb) console.info(`  embedded ingest writes to DuckDB file ${settings.localDuckdbPath}`);

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { ExportTooLargeError, OtlpDecodeError } from './errors.js';
 import type { MessageType } from './schema.js';
 
 /*
@@ -8,8 +9,6 @@ import type { MessageType } from './schema.js';
  * accepted), enums as integers (names accepted), trace and span ids as hex, other bytes as base64,
  * unknown keys ignored. Decoding is strict so that nothing is silently altered on the way to protobuf.
  */
-
-export class OtlpDecodeError extends Error {}
 
 /** Byte fields the OTLP/JSON mapping carries as hex instead of base64. */
 const HEX_FIELDS = new Set(['traceId', 'spanId', 'parentSpanId']);
@@ -43,9 +42,28 @@ function fail(path: string, expected: string): never {
   throw new OtlpDecodeError(`${path || 'body'}: expected ${expected}`);
 }
 
-/** Converts an OTLP/JSON value of `type` into a message object `type.encode` accepts. */
-export function fromOtlpJson(type: MessageType, json: unknown, path = ''): Record<string, unknown> {
+/** Messages nest no deeper than this (the same bound as the protobuf reader's). */
+const MAX_DEPTH = 64;
+
+/**
+ * Converts an OTLP/JSON value of `type` into a message object `type.encode` accepts; a top-level list
+ * of more than `maxEntries` items is refused (ExportTooLargeError) before anything is converted.
+ */
+export function fromOtlpJson(type: MessageType, json: unknown, maxEntries = Infinity): Record<string, unknown> {
+  if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
+    for (const [key, value] of Object.entries(json as JsonObject)) {
+      const field = fieldsByJsonKey(type).get(key);
+      if (field?.repeated && Array.isArray(value) && value.length > maxEntries) {
+        throw new ExportTooLargeError(`export holds more than ${maxEntries} ${field.name} entries`);
+      }
+    }
+  }
+  return messageFromJson(type, json, '', 0);
+}
+
+function messageFromJson(type: MessageType, json: unknown, path: string, depth: number): Record<string, unknown> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(path, `a JSON object (${type.name})`);
+  if (depth > MAX_DEPTH) throw new OtlpDecodeError(`${path}: nested deeper than ${MAX_DEPTH} levels`);
   const out: Record<string, unknown> = {};
   const fields = fieldsByJsonKey(type);
   for (const [key, value] of Object.entries(json as JsonObject)) {
@@ -54,17 +72,17 @@ export function fromOtlpJson(type: MessageType, json: unknown, path = ''): Recor
     const at = path ? `${path}.${key}` : key;
     if (field.repeated) {
       if (!Array.isArray(value)) fail(at, 'an array');
-      out[field.name] = value.map((item, i) => fromJsonValue(field, item, `${at}[${i}]`));
+      out[field.name] = value.map((item, i) => fromJsonValue(field, item, `${at}[${i}]`, depth));
     } else {
-      out[field.name] = fromJsonValue(field, value, at);
+      out[field.name] = fromJsonValue(field, value, at, depth);
     }
   }
   return out;
 }
 
-function fromJsonValue(field: protobuf.Field, value: Json, path: string): unknown {
+function fromJsonValue(field: protobuf.Field, value: Json, path: string, depth: number): unknown {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return fromOtlpJson(resolved, value, path);
+  if (resolved instanceof protobuf.Type) return messageFromJson(resolved, value, path, depth + 1);
   if (resolved instanceof protobuf.Enum) return enumFromJson(resolved, value, path);
   const t = field.type;
   if (t === 'string') return typeof value === 'string' ? value : fail(path, 'a string');

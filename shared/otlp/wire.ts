@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
+import { ExportTooLargeError } from './errors.js';
 import type { MessageType } from './schema.js';
 
 /*
@@ -19,6 +20,12 @@ interface FieldRule {
   utf8: boolean;
   /** Repeated numeric fields may also arrive packed (length-delimited). */
   packable: boolean;
+  /**
+   * For a field that is not repeated: its bit among the message's single fields (members of one oneof
+   * share a bit). Protobuf parsers keep the last of repeated occurrences while a reader of the first
+   * would see something else, so a second occurrence is refused (the guard must read what the upstream reads).
+   */
+  singleBit: number;
 }
 
 interface MessageRule {
@@ -39,7 +46,11 @@ function ruleFor(type: MessageType): MessageRule {
   if (rule) return rule;
   rule = { name: type.name, fields: new Map() };
   rules.set(type, rule); // before recursing: the schema is recursive (AnyValue)
+  const bits = new Map<string, number>();
   for (const field of type.fieldsArray) {
+    const slot = field.repeated ? undefined : (field.partOf?.name ?? field.name);
+    if (slot !== undefined && !bits.has(slot)) bits.set(slot, 1 << bits.size);
+    if (bits.size > 31) throw new Error(`${type.name} has more single fields than the duplicate check tracks`);
     const resolved = field.resolvedType;
     const isMessage = resolved instanceof protobuf.Type;
     const wireType = isMessage || field.type === 'string' || field.type === 'bytes' ? 2 : resolved instanceof protobuf.Enum ? 0 : WIRE_TYPE[field.type]!;
@@ -49,6 +60,7 @@ function ruleFor(type: MessageType): MessageRule {
       message: isMessage ? ruleFor(resolved) : undefined,
       utf8: field.type === 'string',
       packable: field.repeated && wireType !== 2,
+      singleBit: slot === undefined ? 0 : bits.get(slot)!,
     });
   }
   return rule;
@@ -56,26 +68,37 @@ function ruleFor(type: MessageType): MessageRule {
 
 const MAX_DEPTH = 64;
 
-/** Throws WireFormatError unless `bytes` is a well-formed `type` message (unknown fields allowed). */
-export function validateWire(type: MessageType, bytes: Uint8Array): void {
+/**
+ * Throws WireFormatError unless `bytes` is a well-formed `type` message (unknown fields allowed, groups
+ * and repeated single fields not), and ExportTooLargeError as soon as the message holds more than
+ * `maxEntries` top-level entries (before walking the rest).
+ */
+export function validateWire(type: MessageType, bytes: Uint8Array, maxEntries = Infinity): void {
   const reader = protobuf.Reader.create(bytes);
   try {
-    walk(reader, ruleFor(type), bytes.length, 0);
+    walk(reader, ruleFor(type), bytes.length, 0, maxEntries);
   } catch (err) {
-    if (err instanceof WireFormatError) throw err;
+    if (err instanceof WireFormatError || err instanceof ExportTooLargeError) throw err;
     throw new WireFormatError(`${(err as Error).message} (offset ${reader.pos})`);
   }
 }
 
-function walk(reader: protobuf.Reader, rule: MessageRule, end: number, depth: number): void {
+function walk(reader: protobuf.Reader, rule: MessageRule, end: number, depth: number, maxEntries: number): void {
   if (depth > MAX_DEPTH) throw new WireFormatError(`nested deeper than ${MAX_DEPTH} levels`);
+  let seen = 0;
+  let entries = 0;
   while (reader.pos < end) {
     const at = reader.pos;
     const tag = reader.uint32();
     const fieldNumber = tag >>> 3;
     const wireType = tag & 7;
     if (fieldNumber === 0) throw new WireFormatError(`field number 0 in ${rule.name} (offset ${at})`);
+    if (wireType === 3 || wireType === 4) throw new WireFormatError(`groups (wire type ${wireType}) are not accepted in ${rule.name} (offset ${at})`);
     const field = rule.fields.get(fieldNumber);
+    if (field && field.singleBit !== 0) {
+      if ((seen & field.singleBit) !== 0) throw new WireFormatError(`${rule.name}.${field.name} (or another member of its oneof) appears more than once (offset ${at})`);
+      seen |= field.singleBit;
+    }
     if (!field) {
       reader.skipType(wireType);
     } else if (wireType === 2) {
@@ -84,7 +107,8 @@ function walk(reader: protobuf.Reader, rule: MessageRule, end: number, depth: nu
       const stop = start + length;
       if (stop > end) throw new WireFormatError(`${rule.name}.${field.name} runs past the end of its message (offset ${at})`);
       if (field.message) {
-        walk(reader, field.message, stop, depth + 1);
+        if (depth === 0 && ++entries > maxEntries) throw new ExportTooLargeError(`export holds more than ${maxEntries} ${field.name} entries`);
+        walk(reader, field.message, stop, depth + 1, Infinity);
       } else if (field.wireType === 2 || field.packable) {
         if (field.utf8 && !isUtf8Range(reader.buf, start, stop)) throw new WireFormatError(`${rule.name}.${field.name} is not UTF-8 (offset ${at})`);
         reader.pos = stop;
@@ -106,37 +130,6 @@ function isUtf8Range(buf: Uint8Array, start: number, stop: number): boolean {
     if (buf[i]! >= 0x80) return isUtf8(buf.subarray(start, stop));
   }
   return true;
-}
-
-/** One field of a message: where its tag starts, where its value starts, where it ends. */
-export interface WireField {
-  number: number;
-  wireType: number;
-  start: number;
-  valueStart: number;
-  end: number;
-}
-
-/** The fields of a message between `start` and `end` (the bytes must have passed validateWire). */
-export function readFields(buf: Uint8Array, start: number, end: number): WireField[] {
-  const reader = protobuf.Reader.create(buf);
-  reader.pos = start;
-  const fields: WireField[] = [];
-  while (reader.pos < end) {
-    const fieldStart = reader.pos;
-    const tag = reader.uint32();
-    const wireType = tag & 7;
-    let valueStart = reader.pos;
-    if (wireType === 2) {
-      const length = reader.uint32();
-      valueStart = reader.pos;
-      reader.pos += length;
-    } else {
-      reader.skipType(wireType);
-    }
-    fields.push({ number: tag >>> 3, wireType, start: fieldStart, valueStart, end: reader.pos });
-  }
-  return fields;
 }
 
 /** Tag and length of a length-delimited field whose value is `length` bytes. */

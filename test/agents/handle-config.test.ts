@@ -4,7 +4,7 @@ import { configHandler } from '../../shared/agents/handle-config.js';
 import { envFile, UnsafeValueError } from '../../shared/agents/env-file.js';
 import { CredentialVerifier, parseRevocations, signingKey } from '../../shared/identity/relay-credentials.js';
 import { entraSignIn, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
-import type { PlainRequest } from '../../shared/http.js';
+import { bufferedBody, type PlainRequest } from '../../shared/http.js';
 import { environmentSource, SecretCache } from '../../shared/secrets.js';
 import { loadSettings, type Env } from '../../shared/settings.js';
 import { TEST_SIGNING_KEY } from '../credentials.js';
@@ -24,7 +24,7 @@ function handler(env: Env = {}, signIn: UserSignIn | null = headerSignIn, warnin
 }
 
 function get(url: string, headers: Record<string, string> = {}): PlainRequest {
-  return { method: 'GET', url, headers, body: new Uint8Array() };
+  return { method: 'GET', url, headers, body: bufferedBody(new Uint8Array()) };
 }
 
 const text = (body: Uint8Array) => Buffer.from(body).toString('utf8');

@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { secretTokenProvider } from '../../shared/databricks-token.js';
 import { signalNamed, type Signal } from '../../shared/otlp/signals.js';
 import { httpUpstream } from '../../shared/relay/forward-http.js';
-import { withConcurrencyLimit } from '../../shared/relay/with-concurrency-limit.js';
 import { withTokenRefresh } from '../../shared/relay/with-token-refresh.js';
 import { environmentSource, SecretCache, type SecretSource } from '../../shared/secrets.js';
 import { fakeDatabricksIngest, type FakeIngest } from '../fakes/databricks-ingest.js';
@@ -172,15 +171,5 @@ describe('withTokenRefresh', () => {
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
     expect(await forward(metrics, [body])).toMatchObject({ kind: 'retryable', status: 503, reason: 'relay credentials unavailable' });
     expect(ingest.requests).toHaveLength(0);
-  });
-});
-
-describe('withConcurrencyLimit', () => {
-  it('turns requests past the cap away with 503 instead of queueing them', async () => {
-    ingest.script.push('hang', 'hang');
-    const send = makeUpstream({ timeoutMs: 200 });
-    const forward = withConcurrencyLimit((signal, protobuf) => send(signal, protobuf, 't'), 2);
-    const results = await Promise.all([forward(metrics, [body]), forward(metrics, [body]), forward(metrics, [body])]);
-    expect(results.map((r) => (r.kind === 'retryable' ? r.reason : r.kind))).toEqual(['upstream timed out', 'upstream timed out', 'relay is at capacity']);
   });
 });

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { PlainRequest } from '../../shared/http.js';
+import { bufferedBody, type PlainRequest } from '../../shared/http.js';
+import { admission } from '../../shared/relay/admission.js';
 import { otlpType } from '../../shared/otlp/schema.js';
 import { signalNamed, type Signal } from '../../shared/otlp/signals.js';
 import { exportGuard } from '../../shared/identity/export-guard.js';
 import { CredentialVerifier, parseRevocations, signingKey } from '../../shared/identity/relay-credentials.js';
 import { SecretUnavailableError } from '../../shared/secrets.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
-import { exportHandler } from '../../shared/relay/handle-export.js';
+import { exportHandler, type ExportDeps } from '../../shared/relay/handle-export.js';
 import type { Forward, ForwardOutcome } from '../../shared/relay/outcome.js';
 import { fixture } from '../fixtures.js';
 
@@ -28,7 +29,12 @@ function recordingForward(outcome: ForwardOutcome = { kind: 'accepted', body: ne
 }
 
 function post(body: Uint8Array, headers: Record<string, string>, method = 'POST'): PlainRequest {
-  return { method, url: '/api/otel/v1/metrics', headers, body };
+  return { method, url: '/api/otel/v1/metrics', headers, body: bufferedBody(body) };
+}
+
+/** The pipeline's dependencies with roomy limits, unless a test says otherwise. */
+function deps(overrides: Partial<ExportDeps> & Pick<ExportDeps, 'guard' | 'forward'>): ExportDeps {
+  return { maxBodyBytes: MAX, maxEntries: 100, admission: admission(8, 1 << 26), ...overrides };
 }
 
 const protobufHeaders = { 'content-type': 'application/x-protobuf' };
@@ -42,7 +48,7 @@ function statusOf(body: Uint8Array, contentType: string) {
 describe('exportHandler', () => {
   it('forwards a protobuf export as it came and answers 200 once the upstream accepted it', async () => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }))('metrics', post(claudeMetrics.body, protobufHeaders));
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/x-protobuf');
     expect(calls).toHaveLength(1);
@@ -53,7 +59,7 @@ describe('exportHandler', () => {
   it('transcodes OTLP/JSON and answers in JSON', async () => {
     const gemini = fixture('gemini-cli-0.61.0.logs.json');
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: 1 << 20, guard: OPEN, forward })('logs', { ...post(gemini.body, jsonHeaders), url: '/api/otel/v1/logs' });
+    const response = await exportHandler(deps({ maxBodyBytes: 1 << 20, guard: OPEN, forward }))('logs', { ...post(gemini.body, jsonHeaders), url: '/api/otel/v1/logs' });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/json');
     expect(JSON.parse(Buffer.from(response.body).toString())).toEqual({});
@@ -64,21 +70,21 @@ describe('exportHandler', () => {
     const metrics = signalNamed('metrics')!;
     const upstreamBody = metrics.response.encode({ partialSuccess: { rejectedDataPoints: 2, errorMessage: 'two points too old' } }).finish();
     const { forward } = recordingForward({ kind: 'accepted', body: upstreamBody });
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(Buffer.from('{"resourceMetrics":[{}]}'), jsonHeaders));
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }))('metrics', post(Buffer.from('{"resourceMetrics":[{}]}'), jsonHeaders));
     expect(response.status).toBe(200);
     expect(JSON.parse(Buffer.from(response.body).toString())).toEqual({ partialSuccess: { rejectedDataPoints: '2', errorMessage: 'two points too old' } });
   });
 
   it('accepts gzip and deflate bodies', async () => {
     const { forward, calls } = recordingForward();
-    const handle = exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward });
+    const handle = exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }));
     expect((await handle('metrics', post(gzipSync(claudeMetrics.body), { ...protobufHeaders, 'content-encoding': 'gzip' }))).status).toBe(200);
     expect(Buffer.from(calls[0]!.protobuf).equals(claudeMetrics.body)).toBe(true);
   });
 
   it('answers an empty body with 200 without forwarding', async () => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(new Uint8Array(), protobufHeaders));
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }))('metrics', post(new Uint8Array(), protobufHeaders));
     expect(response.status).toBe(200);
     expect(calls).toHaveLength(0);
   });
@@ -95,7 +101,7 @@ describe('exportHandler', () => {
     ['JSON of the wrong shape', post(Buffer.from('{"resourceMetrics":[{"scopeMetrics":"x"}]}'), jsonHeaders), 400, 'resourceMetrics[0].scopeMetrics: expected an array'],
   ])('refuses %s', async (_case, request, status, message) => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', request);
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }))('metrics', request);
     expect(response.status).toBe(status);
     const contentType = response.headers['content-type']!;
     const body = statusOf(response.body, contentType);
@@ -106,7 +112,7 @@ describe('exportHandler', () => {
 
   it('answers an unknown signal with 404', async () => {
     const { forward } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('profiles', post(claudeMetrics.body, protobufHeaders));
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }))('profiles', post(claudeMetrics.body, protobufHeaders));
     expect(response.status).toBe(404);
   });
 
@@ -117,7 +123,7 @@ describe('exportHandler', () => {
     [{ kind: 'unauthorized', upstreamStatus: 403 }, 503, '3'],
   ] as [ForwardOutcome, number, string | undefined][])('maps outcome %j to %i', async (outcome, status, retryAfter) => {
     const { forward } = recordingForward(outcome);
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward })('metrics', post(claudeMetrics.body, protobufHeaders));
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }))('metrics', post(claudeMetrics.body, protobufHeaders));
     expect(response.status).toBe(status);
     expect(response.headers['retry-after']).toBe(retryAfter);
   });
@@ -125,7 +131,7 @@ describe('exportHandler', () => {
   // Fuzz: random and truncated bytes under every content type never crash and never reach upstream as 200.
   it('answers random and truncated bodies with 4xx or 200, never an exception', async () => {
     const { forward } = recordingForward();
-    const handle = exportHandler({ maxBodyBytes: MAX, guard: OPEN, forward });
+    const handle = exportHandler(deps({ maxBodyBytes: MAX, guard: OPEN, forward }));
     const contentTypes = ['application/x-protobuf', 'application/json', 'text/plain'];
     const encodings = [undefined, 'gzip', 'deflate'];
     for (let i = 0; i < 300; i++) {
@@ -135,7 +141,7 @@ describe('exportHandler', () => {
           const headers: Record<string, string> = { 'content-type': contentType };
           if (encoding) headers['content-encoding'] = encoding;
           for (const signal of ['metrics', 'logs', 'traces']) {
-            const response = await handle(signal, { method: 'POST', url: `/api/otel/v1/${signal}`, headers, body: source });
+            const response = await handle(signal, { method: 'POST', url: `/api/otel/v1/${signal}`, headers, body: bufferedBody(source) });
             expect([200, 400, 413, 415]).toContain(response.status);
           }
         }
@@ -166,7 +172,7 @@ describe('exportHandler with relay credentials', () => {
     const header = authorization === 'other' ? await bearerFor('codex', ALICE, 'another-signing-key-0123456789abcdef0123456789') : authorization;
     const headers: Record<string, string> = { ...protobufHeaders };
     if (header) headers.authorization = header;
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: guarded(), forward })('metrics', post(claudeMetrics.body, headers));
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: guarded(), forward }))('metrics', post(claudeMetrics.body, headers));
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe(challenge);
     expect(statusOf(response.body, 'application/x-protobuf')).toEqual({ code: 16, message });
@@ -176,7 +182,7 @@ describe('exportHandler with relay credentials', () => {
 
   it('forwards the stamped export of a valid credential', async () => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: guarded(), forward })(
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: guarded(), forward }))(
       'metrics',
       post(claudeMetrics.body, { ...protobufHeaders, authorization: await bearerFor('claude-code') }),
     );
@@ -186,7 +192,7 @@ describe('exportHandler with relay credentials', () => {
 
   it('answers 503 when the signing key cannot be read', async () => {
     const { forward, calls } = recordingForward();
-    const response = await exportHandler({ maxBodyBytes: MAX, guard: guarded(false), forward })(
+    const response = await exportHandler(deps({ maxBodyBytes: MAX, guard: guarded(false), forward }))(
       'metrics',
       post(claudeMetrics.body, { ...protobufHeaders, authorization: await bearerFor('claude-code') }),
     );
