@@ -93,7 +93,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
     ingest.script.push({ status: 400, headers: { 'content-type': 'application/x-protobuf' }, body: otlpType('RpcStatus').encode({ code: 3, message: 'bad table' }).finish() });
     ingest.script.push({ status: 503 });
     for (let i = 0; i < 2; i++) {
-      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json', authorization: auth }, body: bufferedBody(Buffer.from('{"resourceMetrics":[{}]}')) });
+      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json', authorization: auth }, body: bufferedBody(Buffer.from('{"resourceMetrics":[{"scopeMetrics":[{}]}]}')) });
       expect(Buffer.from(response.body).toString()).not.toContain('dapi');
     }
     const health = await app.handle({ method: 'GET', url: '/api/health', headers: {}, body: bufferedBody(new Uint8Array()) });
@@ -104,4 +104,67 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   it('answers unknown routes with 404', async () => {
     expect((await app.handle({ method: 'GET', url: '/api/nope', headers: {}, body: bufferedBody(new Uint8Array()) })).status).toBe(404);
   });
+});
+
+describe('createApp with a Key Vault that hangs', () => {
+  const saved = { ...process.env };
+  let vault: FakeKeyVault;
+  let identity: FakeServer & { env: Record<string, string> };
+  let ingest: FakeIngest;
+  let app: App;
+
+  beforeAll(async () => {
+    vault = await fakeKeyVault({ 'databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    identity = await fakeManagedIdentity();
+    ingest = await fakeDatabricksIngest();
+    Object.assign(process.env, identity.env);
+    app = await createApp(
+      {
+        DATABRICKS_HOST: 'https://adb-123.4.azuredatabricks.net',
+        OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`,
+        KEY_VAULT_URL: vault.url,
+        UC_CATALOG: 'main',
+        UC_SCHEMA: 'telemetry',
+        UC_TABLE_PREFIX: 'agents',
+        SECRET_CACHE_TTL_SECONDS: '1',
+        KEY_VAULT_TIMEOUT_MS: '500',
+      },
+      silent,
+    );
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([vault.close(), identity.close(), ingest.close()]);
+    process.env = saved;
+  });
+
+  const exportAs = async (who = ALICE) =>
+    app.handle({
+      method: 'POST',
+      url: '/api/otel/v1/metrics',
+      headers: { 'content-type': 'application/x-protobuf', authorization: await bearerFor('claude-code', who) },
+      body: bufferedBody(claudeMetrics.body),
+    });
+
+  it('answers every export with a cached token within the vault timeout, and recovers by itself', async () => {
+    expect((await exportAs()).status).toBe(200);
+    vault.hang = true;
+    await new Promise((r) => setTimeout(r, 1100)); // every cached secret is past its TTL now
+    const started = Date.now();
+    const statuses = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => exportAs(i % 2 === 0 ? ALICE : { userId: `user-${i}`, email: `user-${i}@contoso.example` })).map((p) => p.then((r) => r.status)),
+    );
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    // Back to normal: refreshed within the backoff, a rotated token is used without a restart.
+    vault.hang = false;
+    vault.secrets.set('databricks-token', 'dapi-rotated');
+    const deadline = Date.now() + 8000;
+    while (ingest.requests.at(-1)!.headers.authorization !== 'Bearer dapi-rotated' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await exportAs()).status).toBe(200);
+    }
+    expect(ingest.requests.at(-1)!.headers.authorization).toBe('Bearer dapi-rotated');
+  }, 15_000);
 });

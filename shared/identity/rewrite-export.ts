@@ -42,10 +42,13 @@ export interface RewriteRules {
 class KeyMatcher {
   private readonly exact: Buffer[];
   private readonly prefixes: Buffer[];
+  /** First bytes any removed key can start with: most keys are let through on their first byte. */
+  private readonly firstBytes = new Uint8Array(256);
 
   constructor(rule: KeyRule) {
     this.exact = [...rule.exact].map((key) => Buffer.from(key));
     this.prefixes = rule.prefixes.map((prefix) => Buffer.from(prefix));
+    for (const key of [...this.exact, ...this.prefixes]) this.firstBytes[key.length === 0 ? 0 : key[0]!] = 1;
   }
 
   get empty(): boolean {
@@ -56,15 +59,18 @@ class KeyMatcher {
   matches(buf: Buffer, start: number, end: number): boolean {
     let pos = start;
     // The key is field 1 (tag 0x0a), almost always first; a KeyValue without one has key "".
-    while (pos < end && buf[pos] !== 0x0a) pos = skipField(buf, pos);
+    while (pos < end && buf[pos] !== 0x0a) {
+      const tag = varint(buf, pos);
+      pos = skipValue(buf, varintEnd, tag % 8);
+    }
     if (pos >= end) return this.test(buf, 0, 0);
     const length = varint(buf, pos + 1);
-    const keyStart = varintEnd(buf, pos + 1);
-    return this.test(buf, keyStart, keyStart + length);
+    return this.test(buf, varintEnd, varintEnd + length);
   }
 
   private test(buf: Buffer, start: number, end: number): boolean {
     const length = end - start;
+    if (this.firstBytes[length === 0 ? 0 : buf[start]!] === 0) return false;
     for (const prefix of this.prefixes) if (length >= prefix.length && same(buf, start, prefix)) return true;
     for (const key of this.exact) if (length === key.length && same(buf, start, key)) return true;
     return false;
@@ -76,37 +82,41 @@ function same(buf: Buffer, start: number, expected: Buffer): boolean {
   return true;
 }
 
-/** A varint's value (tags and lengths here fit 32 bits: bodies are far below 2 GiB). */
+/** Where the last varint read ended (read at once by the caller: no pair allocated per varint). */
+let varintEnd = 0;
+
+/** A varint's value (tags and lengths here fit 2^53: bodies are far below that), its end in `varintEnd`. */
 function varint(buf: Buffer, pos: number): number {
-  let value = 0;
-  let shift = 0;
-  let byte: number;
+  let byte = buf[pos++]!;
+  if (byte < 0x80) {
+    varintEnd = pos;
+    return byte;
+  }
+  let value = byte & 0x7f;
+  let scale = 128;
   do {
     byte = buf[pos++]!;
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
   } while (byte >= 0x80);
+  varintEnd = pos;
   return value;
 }
 
-function varintEnd(buf: Buffer, pos: number): number {
-  while (buf[pos++]! >= 0x80);
-  return pos;
-}
-
-/** Where the field starting at `pos` ends. */
-function skipField(buf: Buffer, pos: number): number {
-  const tag = varint(buf, pos);
-  pos = varintEnd(buf, pos);
-  switch (tag & 7) {
+/** Where a field whose tag has been read (its value starting at `pos`) ends. */
+function skipValue(buf: Buffer, pos: number, wireType: number): number {
+  switch (wireType) {
     case 0:
-      return varintEnd(buf, pos);
+      varint(buf, pos);
+      return varintEnd;
     case 1:
       return pos + 8;
     case 5:
       return pos + 4;
-    default:
-      return varintEnd(buf, pos) + varint(buf, pos);
+    default: {
+      const length = varint(buf, pos);
+      return varintEnd + length;
+    }
   }
 }
 
@@ -120,14 +130,17 @@ interface MessageRule {
   createChild?: number;
   /** Leave the message out when it has no field of this number (an entry without scopes). */
   requireField?: number;
+  /** Nothing in an empty message of this kind can change (the common case): no need to look. */
+  emptyStaysSame: boolean;
 }
 
-function rule(parts: { attributes?: Record<number, KeyMatcher>; children?: Record<number, MessageRule> } & Omit<MessageRule, 'attributes' | 'children'>): MessageRule {
+function rule(parts: { attributes?: Record<number, KeyMatcher>; children?: Record<number, MessageRule> } & Omit<MessageRule, 'attributes' | 'children' | 'emptyStaysSame'>): MessageRule {
   const attributes: (KeyMatcher | undefined)[] = [];
   const children: (MessageRule | undefined)[] = [];
   for (const [n, m] of Object.entries(parts.attributes ?? {})) if (!m.empty) attributes[Number(n)] = m;
   for (const [n, r] of Object.entries(parts.children ?? {})) if (r.attributes.length > 0 || r.children.length > 0 || r.appendStamp || r.createChild !== undefined || r.requireField !== undefined) children[Number(n)] = r;
-  return { ...parts, attributes, children };
+  const emptyStaysSame = !parts.appendStamp && parts.createChild === undefined && parts.requireField === undefined;
+  return { ...parts, attributes, children, emptyStaysSame };
 }
 
 /** The rule trees of the three signals, built once per set of rules. */
@@ -182,25 +195,28 @@ function rewriteMessage(buf: Buffer, start: number, end: number, rule: MessageRu
   while (pos < end) {
     const fieldStart = pos;
     const tag = varint(buf, pos);
-    pos = varintEnd(buf, pos);
-    if ((tag & 7) !== 2) {
-      pos = skipField(buf, fieldStart);
+    const wireType = tag % 8;
+    if (wireType !== 2) {
+      pos = skipValue(buf, varintEnd, wireType);
       continue;
     }
-    const number = tag >>> 3;
-    const length = varint(buf, pos);
-    const valueStart = varintEnd(buf, pos);
+    const number = Math.floor(tag / 8);
+    const length = varint(buf, varintEnd);
+    const valueStart = varintEnd;
     pos = valueStart + length;
     if (number === rule.requireField) sawRequired = true;
     if (number === rule.createChild) sawCreated = true;
-    const keys = rule.attributes[number];
-    const child = rule.children[number];
+    // Bounds checked first: reading past an array's end takes V8's slow path.
+    const keys = number < rule.attributes.length ? rule.attributes[number] : undefined;
+    const child = number < rule.children.length ? rule.children[number] : undefined;
     let rewritten: Uint8Array[] | undefined;
     if (keys !== undefined) {
       if (!keys.matches(buf, valueStart, pos)) continue;
       rewritten = DROPPED;
     } else if (child !== undefined) {
-      rewritten = rewriteMessage(buf, valueStart, pos, child, stamp);
+      if (length === 0 && child.emptyStaysSame) continue;
+      // An empty message lacks any required field: left out without a call (millions of empty entries).
+      rewritten = length === 0 && child.requireField !== undefined ? DROPPED : rewriteMessage(buf, valueStart, pos, child, stamp);
       if (rewritten === undefined) continue;
     } else {
       continue;

@@ -30,8 +30,12 @@ interface FieldRule {
 
 interface MessageRule {
   name: string;
-  fields: Map<number, FieldRule>;
+  /** The fields by number (OTLP numbers are small: an array beats a map here). */
+  byNumber: (FieldRule | undefined)[];
 }
+
+/** The largest field number protobuf allows. */
+const MAX_FIELD_NUMBER = 2 ** 29 - 1;
 
 const WIRE_TYPE: Record<string, 0 | 1 | 5> = {
   int32: 0, int64: 0, uint32: 0, uint64: 0, sint32: 0, sint64: 0, bool: 0,
@@ -44,7 +48,7 @@ const rules = new WeakMap<MessageType, MessageRule>();
 function ruleFor(type: MessageType): MessageRule {
   let rule = rules.get(type);
   if (rule) return rule;
-  rule = { name: type.name, fields: new Map() };
+  rule = { name: type.name, byNumber: [] };
   rules.set(type, rule); // before recursing: the schema is recursive (AnyValue)
   const bits = new Map<string, number>();
   for (const field of type.fieldsArray) {
@@ -54,14 +58,14 @@ function ruleFor(type: MessageType): MessageRule {
     const resolved = field.resolvedType;
     const isMessage = resolved instanceof protobuf.Type;
     const wireType = isMessage || field.type === 'string' || field.type === 'bytes' ? 2 : resolved instanceof protobuf.Enum ? 0 : WIRE_TYPE[field.type]!;
-    rule.fields.set(field.id, {
+    rule.byNumber[field.id] = {
       name: field.name,
       wireType,
       message: isMessage ? ruleFor(resolved) : undefined,
       utf8: field.type === 'string',
       packable: field.repeated && wireType !== 2,
       singleBit: slot === undefined ? 0 : bits.get(slot)!,
-    });
+    };
   }
   return rule;
 }
@@ -74,53 +78,78 @@ const MAX_DEPTH = 64;
  * `maxEntries` top-level entries (before walking the rest).
  */
 export function validateWire(type: MessageType, bytes: Uint8Array, maxEntries = Infinity): void {
-  const reader = protobuf.Reader.create(bytes);
-  try {
-    walk(reader, ruleFor(type), bytes.length, 0, maxEntries);
-  } catch (err) {
-    if (err instanceof WireFormatError || err instanceof ExportTooLargeError) throw err;
-    throw new WireFormatError(`${(err as Error).message} (offset ${reader.pos})`);
-  }
+  walk(bytes, 0, bytes.length, ruleFor(type), 0, maxEntries);
 }
 
-function walk(reader: protobuf.Reader, rule: MessageRule, end: number, depth: number, maxEntries: number): void {
+/** Where the last varint read ended (read by the caller at once: saves allocating a pair per varint). */
+let varintEnd = 0;
+
+/** A varint's value (exact up to 2^53, which tags and lengths never reach), its end in `varintEnd`. */
+function readVarint(buf: Uint8Array, pos: number, end: number, rule: MessageRule): number {
+  if (pos >= end) throw new WireFormatError(`${rule.name} is cut short (offset ${pos})`);
+  let byte = buf[pos++]!;
+  if (byte < 0x80) {
+    varintEnd = pos;
+    return byte;
+  }
+  let value = byte & 0x7f;
+  let scale = 128;
+  for (let i = 1; ; i++) {
+    if (pos >= end) throw new WireFormatError(`${rule.name} is cut short (offset ${pos})`);
+    if (i === 10) throw new WireFormatError(`${rule.name} holds a varint longer than 10 bytes (offset ${pos})`);
+    byte = buf[pos++]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) break;
+    scale *= 128;
+  }
+  varintEnd = pos;
+  return value;
+}
+
+function walk(buf: Uint8Array, pos: number, end: number, rule: MessageRule, depth: number, maxEntries: number): void {
   if (depth > MAX_DEPTH) throw new WireFormatError(`nested deeper than ${MAX_DEPTH} levels`);
   let seen = 0;
   let entries = 0;
-  while (reader.pos < end) {
-    const at = reader.pos;
-    const tag = reader.uint32();
-    const fieldNumber = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNumber === 0) throw new WireFormatError(`field number 0 in ${rule.name} (offset ${at})`);
-    if (wireType === 3 || wireType === 4) throw new WireFormatError(`groups (wire type ${wireType}) are not accepted in ${rule.name} (offset ${at})`);
-    const field = rule.fields.get(fieldNumber);
-    if (field && field.singleBit !== 0) {
+  while (pos < end) {
+    const at = pos;
+    const tag = readVarint(buf, pos, end, rule);
+    pos = varintEnd;
+    const fieldNumber = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (fieldNumber === 0 || fieldNumber > MAX_FIELD_NUMBER) throw new WireFormatError(`field number ${fieldNumber} in ${rule.name} (offset ${at})`);
+    const field = fieldNumber < rule.byNumber.length ? rule.byNumber[fieldNumber] : undefined;
+    if (field !== undefined && field.singleBit !== 0) {
       if ((seen & field.singleBit) !== 0) throw new WireFormatError(`${rule.name}.${field.name} (or another member of its oneof) appears more than once (offset ${at})`);
       seen |= field.singleBit;
     }
-    if (!field) {
-      reader.skipType(wireType);
-    } else if (wireType === 2) {
-      const length = reader.uint32();
-      const start = reader.pos;
-      const stop = start + length;
-      if (stop > end) throw new WireFormatError(`${rule.name}.${field.name} runs past the end of its message (offset ${at})`);
+    if (wireType === 2) {
+      const length = readVarint(buf, pos, end, rule);
+      const start = varintEnd;
+      pos = start + length;
+      if (pos > end) throw new WireFormatError(`${rule.name}${field ? `.${field.name}` : ''} runs past the end of its message (offset ${at})`);
+      if (field === undefined) continue;
       if (field.message) {
         if (depth === 0 && ++entries > maxEntries) throw new ExportTooLargeError(`export holds more than ${maxEntries} ${field.name} entries`);
-        walk(reader, field.message, stop, depth + 1, Infinity);
+        walk(buf, start, pos, field.message, depth + 1, Infinity);
       } else if (field.wireType === 2 || field.packable) {
-        if (field.utf8 && !isUtf8Range(reader.buf, start, stop)) throw new WireFormatError(`${rule.name}.${field.name} is not UTF-8 (offset ${at})`);
-        reader.pos = stop;
+        if (field.utf8 && !isUtf8Range(buf, start, pos)) throw new WireFormatError(`${rule.name}.${field.name} is not UTF-8 (offset ${at})`);
       } else {
         throw new WireFormatError(`${rule.name}.${field.name} has wire type 2, expected ${field.wireType} (offset ${at})`);
       }
-    } else if (wireType === field.wireType) {
-      reader.skipType(wireType);
-    } else {
+      continue;
+    }
+    if (field !== undefined && wireType !== field.wireType) {
       throw new WireFormatError(`${rule.name}.${field.name} has wire type ${wireType}, expected ${field.wireType} (offset ${at})`);
     }
-    if (reader.pos > end) throw new WireFormatError(`${rule.name} runs past the end of its enclosing message (offset ${at})`);
+    if (wireType === 0) {
+      readVarint(buf, pos, end, rule);
+      pos = varintEnd;
+    } else if (wireType === 1 || wireType === 5) {
+      pos += wireType === 1 ? 8 : 4;
+      if (pos > end) throw new WireFormatError(`${rule.name} is cut short (offset ${at})`);
+    } else {
+      throw new WireFormatError(`wire type ${wireType} is not accepted in ${rule.name} (offset ${at})`);
+    }
   }
 }
 
