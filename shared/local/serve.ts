@@ -10,9 +10,10 @@ export interface Served {
 }
 
 /**
- * How long a client may take, so that slow or idle connections (slowloris) cannot pile up: all the
- * request headers within `headersMs`, the whole request within `requestMs`, and an idle keep-alive
- * connection is closed after `keepAliveMs`. Checked every `checkEveryMs`.
+ * How long a client may take, so that slow or silent connections (slowloris) cannot pile up: all the
+ * request headers within `headersMs` (a connection that sends nothing gets 408 then too), the whole
+ * request within `requestMs`, both checked every `checkEveryMs`; an idle keep-alive connection is
+ * closed after `keepAliveMs`.
  */
 export interface ServerTimeouts {
   headersMs: number;

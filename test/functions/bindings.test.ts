@@ -1,4 +1,4 @@
-import { HttpRequest, InvocationContext } from '@azure/functions';
+import { HttpRequest, InvocationContext, type HttpRequestInit } from '@azure/functions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { otlpType } from '../../shared/otlp/schema.js';
 import { bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
@@ -78,5 +78,69 @@ describe('functions/', () => {
     const context = new InvocationContext({ invocationId: 'test', functionName: 'usageDaily', logHandler: (_level, ...args) => logged.push(...args) });
     await bindings.usageDaily({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context);
     expect(String(logged[0])).toMatch(/^usage roll-up \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: \d+ rows$/);
+  });
+
+  describe('otel with the body as a stream (HTTP streams on)', () => {
+    /** A request body stream that counts what was pulled from it: 64 KiB chunks, `total` bytes. */
+    function countingStream(total: number) {
+      const counter = { pulled: 0 };
+      const stream = new ReadableStream<Uint8Array>(
+        {
+          pull(controller) {
+            if (counter.pulled >= total) return controller.close();
+            const chunk = new Uint8Array(Math.min(64 * 1024, total - counter.pulled));
+            counter.pulled += chunk.length;
+            controller.enqueue(chunk);
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      return { stream, counter };
+    }
+
+    /** The SDK's HttpRequest as the host builds it with streams on: on a native Request with a stream body. */
+    function streamedRequest(stream: ReadableStream<Uint8Array>, headers: Record<string, string>) {
+      const url = 'https://relay.example.net/api/otel/v1/metrics';
+      const nativeRequest = new Request(url, { method: 'POST', body: stream, duplex: 'half', headers } as RequestInit);
+      return new HttpRequest({ nativeRequest, params: { signal: 'metrics' } } as unknown as HttpRequestInit);
+    }
+
+    const limit = 20 * 1024 * 1024;
+
+    it('forwards a streamed export', async () => {
+      const f = fixture('claude-code-2.1.197.metrics.pb');
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(f.body.subarray(0, 100));
+          controller.enqueue(f.body.subarray(100));
+          controller.close();
+        },
+      });
+      const response = await bindings.otel(streamedRequest(stream, { 'content-type': 'application/x-protobuf', authorization: await bearerFor('claude-code') }));
+      expect(response.status).toBe(200);
+    });
+
+    it('reads nothing of an export without a credential', async () => {
+      const { stream, counter } = countingStream(limit);
+      const response = await bindings.otel(streamedRequest(stream, { 'content-type': 'application/x-protobuf' }));
+      expect(response.status).toBe(401);
+      expect(counter.pulled).toBe(0);
+    });
+
+    it('refuses a declared length over the limit before reading', async () => {
+      const { stream, counter } = countingStream(limit + 1);
+      const headers = { 'content-type': 'application/x-protobuf', authorization: await bearerFor('codex'), 'content-length': String(limit + 1) };
+      const response = await bindings.otel(streamedRequest(stream, headers));
+      expect(response.status).toBe(413);
+      expect(counter.pulled).toBe(0);
+    });
+
+    it('stops reading a chunked body at the limit', async () => {
+      const { stream, counter } = countingStream(limit + 5 * 1024 * 1024);
+      const response = await bindings.otel(streamedRequest(stream, { 'content-type': 'application/x-protobuf', authorization: await bearerFor('codex') }));
+      expect(response.status).toBe(413);
+      expect(otlpType('RpcStatus').decode(await bodyOf(response))).toMatchObject({ code: 8, message: `body exceeds ${limit} bytes` });
+      expect(counter.pulled).toBeLessThanOrEqual(limit + 64 * 1024);
+    });
   });
 });
