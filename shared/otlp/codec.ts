@@ -1,6 +1,6 @@
 import { ExportTooLargeError, OtlpDecodeError } from './errors.js';
 import { otlpType, type MessageType } from './schema.js';
-import { fromOtlpJson, toOtlpJson } from './otlp-json.js';
+import { checkJsonEntries, fromOtlpJson, toOtlpJson } from './otlp-json.js';
 import { rpcCodeFor } from './status.js';
 import { validateWire } from './wire.js';
 
@@ -40,14 +40,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export const jsonCodec: Codec = {
   contentType: 'application/json',
-  toProtobuf(type, body, maxEntries) {
+  toProtobuf(type, body, maxEntries = Infinity) {
+    checkJsonEntries(type, body, maxEntries);
     let json: unknown;
     try {
       json = JSON.parse(utf8.decode(body));
     } catch (err) {
       throw new OtlpDecodeError(`invalid JSON: ${(err as Error).message}`);
     }
-    const message = fromOtlpJson(type, json, maxEntries);
+    const message = fromOtlpJson(type, json);
     try {
       return type.encode(message).finish();
     } catch (err) {

@@ -45,20 +45,77 @@ function fail(path: string, expected: string): never {
 /** Messages nest no deeper than this (the same bound as the protobuf reader's). */
 const MAX_DEPTH = 64;
 
-/**
- * Converts an OTLP/JSON value of `type` into a message object `type.encode` accepts; a top-level list
- * of more than `maxEntries` items is refused (ExportTooLargeError) before anything is converted.
- */
-export function fromOtlpJson(type: MessageType, json: unknown, maxEntries = Infinity): Record<string, unknown> {
-  if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
-    for (const [key, value] of Object.entries(json as JsonObject)) {
-      const field = fieldsByJsonKey(type).get(key);
-      if (field?.repeated && Array.isArray(value) && value.length > maxEntries) {
-        throw new ExportTooLargeError(`export holds more than ${maxEntries} ${field.name} entries`);
-      }
-    }
-  }
+/** Converts an OTLP/JSON value of `type` into a message object `type.encode` accepts. */
+export function fromOtlpJson(type: MessageType, json: unknown): Record<string, unknown> {
   return messageFromJson(type, json, '', 0);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Throws ExportTooLargeError when a top-level list of `type` (the export's entries) holds more than
+ * `maxEntries` items, found by scanning the bytes before JSON.parse: parsing first would build every
+ * one of millions of `{}` entries (measured: over 100 ms per MiB) only to refuse them. Malformed JSON is
+ * left for JSON.parse to report.
+ */
+export function checkJsonEntries(type: MessageType, body: Uint8Array, maxEntries: number): void {
+  if (body.length < 3 * maxEntries) return; // too short to hold more: `{},` per entry at least
+  const fields = fieldsByJsonKey(type);
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let depth = 0;
+  let keyStart = -1;
+  let keyEnd = -1;
+  let counted: protobuf.Field | undefined;
+  let items = 0;
+  let inItem = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === QUOTE) {
+      // Strings are most of the bytes: skip to the closing quote natively (one not escaped by an odd run of backslashes).
+      const start = i;
+      for (;;) {
+        i = bytes.indexOf(QUOTE, i + 1);
+        if (i < 0) return; // unterminated: JSON.parse says so
+        let slashes = 0;
+        while (bytes[i - 1 - slashes] === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+      }
+      if (depth === 1) [keyStart, keyEnd] = [start, i + 1];
+      if (counted && depth === 2 && !inItem) (inItem = true), items++;
+    } else if (c === 0x7b || c === 0x5b) {
+      // { or [
+      if (counted && depth === 2 && !inItem) (inItem = true), items++;
+      if (depth === 1 && c === 0x5b) {
+        counted = fields.get(jsonKey(body, keyStart, keyEnd));
+        if (!counted?.repeated) counted = undefined;
+        items = 0;
+        inItem = false;
+      }
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 1) counted = undefined;
+    } else if (c === 0x2c) {
+      if (depth === 2) inItem = false;
+    } else if (c > 0x20 && counted && depth === 2 && !inItem) {
+      inItem = true; // a number, true, false or null
+      items++;
+    }
+    if (items > maxEntries) throw new ExportTooLargeError(`export holds more than ${maxEntries} ${counted!.name} entries`);
+  }
+}
+
+/** The text of the JSON string between `start` and `end` (quotes included). */
+function jsonKey(body: Uint8Array, start: number, end: number): string {
+  if (start < 0) return '';
+  const raw = Buffer.from(body.buffer, body.byteOffset + start, end - start);
+  if (!raw.includes(BACKSLASH)) return raw.toString('utf8', 1, raw.length - 1);
+  try {
+    return JSON.parse(raw.toString('utf8')) as string;
+  } catch {
+    return '';
+  }
 }
 
 function messageFromJson(type: MessageType, json: unknown, path: string, depth: number): Record<string, unknown> {
