@@ -59,6 +59,13 @@ param relaySigningKeyPreviousSecretName string = 'relay-signing-key-previous'
 param relayRevokedSecretName string = 'relay-revoked'
 param relayCredentialTtlDays int = 90
 param privacyDeniedResourceAttributes string = 'process.command_args,process.command_line'
+@description('on-failure: exports the ingest cannot take now are kept in the storage account and replayed; off: none kept.')
+@allowed(['on-failure', 'off'])
+param relaySpool string = 'on-failure'
+@description('Spool size cap in MB; when full, exports are answered 503 with Retry-After.')
+param relaySpoolMaxMb int = 1024
+@description('NCRONTAB (UTC) of the spool replay timer.')
+param relaySpoolReplaySchedule string = '0 * * * * *'
 param privacyDeniedLogAttributes string = 'prompt,response,response_text,gen_ai.prompt,gen_ai.completion,gen_ai.input.messages,gen_ai.output.messages,gen_ai.system_instructions'
 
 // ---- user sign-in (agent configs) ----
@@ -172,6 +179,9 @@ var relaySettings = {
   RELAY_SIGNING_KEY_PREVIOUS_SECRET_NAME: relaySigningKeyPreviousSecretName
   RELAY_REVOKED_SECRET_NAME: relayRevokedSecretName
   RELAY_CREDENTIAL_TTL_DAYS: string(relayCredentialTtlDays)
+  RELAY_SPOOL: relaySpool
+  RELAY_SPOOL_MAX_MB: string(relaySpoolMaxMb)
+  RELAY_SPOOL_REPLAY_SCHEDULE: relaySpoolReplaySchedule
   PRIVACY_DENIED_RESOURCE_ATTRIBUTES: privacyDeniedResourceAttributes
   PRIVACY_DENIED_LOG_ATTRIBUTES: privacyDeniedLogAttributes
   ENTRA_TENANT_ID: entraTenantId

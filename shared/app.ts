@@ -16,6 +16,7 @@ import { errorResponse } from './relay/respond.js';
 import { admission } from './relay/admission.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
 import { secretCacheFor, SecretUnavailableError } from './secrets.js';
+import { spoolFor, type ReplayReport, type SpoolStats } from './spool/index.js';
 import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
 import { tableName } from './sql/ddl.js';
 import { usageHandler } from './usage/handle-usage.js';
@@ -40,6 +41,10 @@ export interface App {
   health: Handler;
   /** Routes any request; used by the local runner and tests (the Functions host routes itself). */
   handle: Handler;
+  /** Drains the durable spool (the timer and the local runner call it); undefined when RELAY_SPOOL is off. */
+  replaySpool(budgetMs?: number): Promise<ReplayReport | undefined>;
+  /** The spool's numbers for health, metrics and logs; undefined when RELAY_SPOOL is off. */
+  spoolStats(): SpoolStats | undefined;
   /** Set in local mode when the embedded ingest serves; its DuckDB holds the rows. */
   telemetryDb: TelemetryDb | undefined;
   close(): Promise<void>;
@@ -95,15 +100,19 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     ingestUrl = `${ingest.url}${INGEST_BASE_PATH}`;
   }
 
+  const tableFor = (signal: Signal) => tableName(names, signal.tableSuffix);
   const upstream = httpUpstream({
     ingestUrl,
     tableHeader: settings.ucTableHeader,
-    tableFor: (signal: Signal) => tableName(names, signal.tableSuffix),
+    tableFor,
     gzip: settings.upstreamGzip,
     timeoutMs: settings.upstreamTimeoutMs,
     maxSockets: settings.upstreamMaxSockets,
   });
-  const forward = withTokenRefresh(upstream, tokens, (m) => log.warn(m));
+  const withToken = withTokenRefresh(upstream, tokens, (m) => log.warn(m));
+  const spool = spoolFor(settings, { forward: withToken, tableFor, log });
+  // Exports in flight are capped before the body is read (admission in exportHandler), not here.
+  const forward = spool?.writer ?? withToken;
   const credentialKeys = credentialSecrets(secrets, settings.credentialSecretNames);
   const guard = exportGuard({
     verifier: settings.relayAuth === 'credential' ? new CredentialVerifier(credentialKeys) : undefined,
@@ -137,6 +146,7 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
       databricksAuth: settings.databricksAuth,
       relayAuth: settings.relayAuth === 'credential' ? 'relay credential required' : 'NONE: exports are not authenticated (local mode)',
       userSignIn: describeSignIn(settings.userSignIn),
+      spool: spool ? spoolHealth(spool.stats()) : 'off',
     });
 
   const handle: Handler = async (request) => {
@@ -167,6 +177,8 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     },
     health,
     handle,
+    replaySpool: async (budgetMs) => spool?.replay(budgetMs),
+    spoolStats: () => spool?.stats(),
     telemetryDb,
     async close() {
       await upstream.close();
@@ -175,6 +187,10 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
       telemetryDb?.close();
     },
   };
+}
+
+function spoolHealth(stats: SpoolStats) {
+  return { exports: stats.blobs, bytes: stats.bytes, oldestAgeSeconds: stats.oldestAgeSeconds, measuredAt: stats.measuredAt };
 }
 
 const MALFORMED_PATH = 'malformed percent-encoding in the path';

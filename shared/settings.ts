@@ -47,6 +47,25 @@ export interface UsageSettings {
   statementTimeoutSeconds: number;
 }
 
+/** Where the spool's blobs live: the Functions app's own storage account (AzureWebJobsStorage). */
+export type SpoolStorage =
+  | { kind: 'connection-string'; connectionString: string }
+  /** Identity-based, as the Functions host itself connects in Azure. */
+  | { kind: 'identity'; blobServiceUri: string; clientId: string | undefined }
+  /** `UseDevelopmentStorage=true` (or nothing, in local mode): Azurite; `npm start` runs it. */
+  | { kind: 'development' };
+
+export interface SpoolSettings {
+  /** `on-failure`: an export the upstream cannot take now is kept in blob storage and answered 200. */
+  mode: 'on-failure' | 'off';
+  storage: SpoolStorage | undefined;
+  maxBytes: number;
+  /** 6-field NCRONTAB of the replay timer (Functions host). */
+  replaySchedule: string;
+  /** How often the local runner replays. */
+  localReplayIntervalMs: number;
+}
+
 export interface Settings {
   /** `local` when DATABRICKS_HOST is unset: embedded ingest + DuckDB, no Azure needed. */
   mode: 'local' | 'databricks';
@@ -82,6 +101,7 @@ export interface Settings {
   userSignIn: UserSignInSettings;
   agents: AgentConfigSettings;
   usage: UsageSettings;
+  spool: SpoolSettings;
   localPort: number;
   localDuckdbPath: string;
 }
@@ -254,6 +274,38 @@ function usageSettings(env: Env): UsageSettings {
   };
 }
 
+const DEVELOPMENT_STORAGE = /^UseDevelopmentStorage=true$/i;
+
+function spoolStorage(env: Env, local: boolean, spoolWanted: boolean): SpoolStorage | undefined {
+  const connectionString = text(env, 'AzureWebJobsStorage');
+  const blobServiceUri = url(env, 'AzureWebJobsStorage__blobServiceUri');
+  const clientId = text(env, 'AzureWebJobsStorage__clientId');
+  if (connectionString !== undefined) {
+    if (DEVELOPMENT_STORAGE.test(connectionString)) return { kind: 'development' };
+    // The value holds an account key: never echoed.
+    if (!/(^|;)\s*(BlobEndpoint|AccountName)\s*=/i.test(connectionString)) invalid('AzureWebJobsStorage', 'a storage connection string (AccountName=...;AccountKey=... or BlobEndpoint=...) or UseDevelopmentStorage=true');
+    return { kind: 'connection-string', connectionString };
+  }
+  if (blobServiceUri !== undefined) return { kind: 'identity', blobServiceUri, clientId };
+  return local && spoolWanted ? { kind: 'development' } : undefined;
+}
+
+function spoolSettings(env: Env, local: boolean): SpoolSettings {
+  const asked = text(env, 'RELAY_SPOOL');
+  const storage = spoolStorage(env, local, asked === 'on-failure');
+  const mode = oneOf(env, 'RELAY_SPOOL', ['on-failure', 'off'] as const, storage ? 'on-failure' : 'off');
+  if (mode === 'on-failure' && !storage) invalid('RELAY_SPOOL', 'off when no storage account is configured (set AzureWebJobsStorage or AzureWebJobsStorage__blobServiceUri)');
+  const replaySchedule = text(env, 'RELAY_SPOOL_REPLAY_SCHEDULE') ?? '0 * * * * *';
+  if (!NCRONTAB.test(replaySchedule) || !/^[0-9*/,\- A-Za-z]+$/.test(replaySchedule)) invalid('RELAY_SPOOL_REPLAY_SCHEDULE', 'a 6-field NCRONTAB expression such as "0 * * * * *"');
+  return {
+    mode,
+    storage,
+    maxBytes: integer(env, 'RELAY_SPOOL_MAX_MB', 1024, 1, 1_000_000) * 1024 * 1024,
+    replaySchedule,
+    localReplayIntervalMs: integer(env, 'RELAY_SPOOL_REPLAY_INTERVAL_SECONDS', 10, 1, 3600) * 1000,
+  };
+}
+
 export function tableNames(settings: Settings): TableNames {
   return { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
 }
@@ -311,6 +363,7 @@ export function loadSettings(env: Env): Settings {
     userSignIn: userSignIn(env, local),
     agents: agentSettings(env, local, integer(env, 'LOCAL_PORT', 7071, 0, 65_535)),
     usage: usageSettings(env),
+    spool: spoolSettings(env, local),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',
   };

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import ignore from 'ignore';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings, type Env } from '../shared/settings.js';
+import { DEAD_LETTER_CONTAINER, SPOOL_CONTAINER } from '../shared/spool/index.js';
 
 /*
  * Checks that keep the deployment story true: every setting the code reads is declared in infra/ and
@@ -15,8 +16,11 @@ import { loadSettings, type Env } from '../shared/settings.js';
 const ROOT = join(import.meta.dirname, '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
-/** Local mode only (no meaning in Azure), or set by the platform itself. */
-const NOT_FOR_AZURE = new Set(['LOCAL_PORT', 'LOCAL_DUCKDB_PATH', 'LOCAL_USER_ID', 'LOCAL_USER_EMAIL', 'WEBSITE_HOSTNAME']);
+/**
+ * Local mode only (no meaning in Azure), or set by the platform itself. AzureWebJobsStorage as a
+ * connection string is for local runs; in Azure the app connects with its identity (api.bicep).
+ */
+const NOT_FOR_AZURE = new Set(['LOCAL_PORT', 'LOCAL_DUCKDB_PATH', 'LOCAL_USER_ID', 'LOCAL_USER_EMAIL', 'WEBSITE_HOSTNAME', 'AzureWebJobsStorage', 'RELAY_SPOOL_REPLAY_INTERVAL_SECONDS']);
 /** App settings the platform needs rather than the code. */
 const PLATFORM = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_\w+)$/;
 
@@ -126,6 +130,12 @@ describe('infra/', () => {
     const roles = [...read('infra/app/rbac.bicep').matchAll(/var \w+ = '([0-9a-f-]{36})' \/\/ (.+)$/gm)].map((m) => m[2]);
     expect(roles).toEqual(['Storage Blob Data Owner', 'Monitoring Metrics Publisher', 'Key Vault Secrets User', 'Key Vault Secrets Officer']);
     expect(bicep).not.toMatch(/Contributor'|Owner'\s*$/m);
+  });
+
+  it('creates the spool containers the code uses', () => {
+    const storage = read('infra/app/storage.bicep');
+    expect(storage).toContain(`name: '${SPOOL_CONTAINER}'`);
+    expect(storage).toContain(`name: '${DEAD_LETTER_CONTAINER}'`);
   });
 
   it('passes secret names, never secret values', () => {

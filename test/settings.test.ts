@@ -41,6 +41,11 @@ describe('loadSettings', () => {
     [{ CONFIG_AGENTS: 'codex,vim' }, 'setting CONFIG_AGENTS: expected a comma-separated subset of claude-code, codex, gemini-cli, cursor'],
     [{ GATEWAY_TOKEN_SECRET_PATTERN: 'gateway-token' }, 'setting GATEWAY_TOKEN_SECRET_PATTERN: expected a Key Vault secret name containing {user}'],
     [{ GATEWAY_TOKEN_HELPER: 'a\nb' }, 'setting GATEWAY_TOKEN_HELPER: expected a one-line shell command (empty: no helper)'],
+    [{ ...databricks, RELAY_SPOOL: 'on-failure' }, 'setting RELAY_SPOOL: expected off when no storage account is configured (set AzureWebJobsStorage or AzureWebJobsStorage__blobServiceUri)'],
+    [{ RELAY_SPOOL: 'always' }, 'setting RELAY_SPOOL: expected one of on-failure, off'],
+    [{ RELAY_SPOOL_MAX_MB: '0' }, 'setting RELAY_SPOOL_MAX_MB: expected an integer from 1 to 1000000'],
+    [{ RELAY_SPOOL_REPLAY_SCHEDULE: '*/5 * * * *' }, 'setting RELAY_SPOOL_REPLAY_SCHEDULE: expected a 6-field NCRONTAB expression such as "0 * * * * *"'],
+    [{ AzureWebJobsStorage: 'secret-looking-value' }, 'setting AzureWebJobsStorage: expected a storage connection string (AccountName=...;AccountKey=... or BlobEndpoint=...) or UseDevelopmentStorage=true'],
   ])('refuses %j', (env, message) => {
     expect(() => loadSettings(env)).toThrow(message);
   });
@@ -70,5 +75,24 @@ describe('loadSettings', () => {
 
   it('accepts a loopback http vault (emulators and tests)', () => {
     expect(loadSettings({ KEY_VAULT_URL: 'http://127.0.0.1:8443/' }).keyVaultUrl).toBe('http://127.0.0.1:8443');
+  });
+
+  it.each([
+    ['no storage account', {}, { mode: 'off', storage: undefined }],
+    ['development storage', { AzureWebJobsStorage: 'UseDevelopmentStorage=true' }, { mode: 'on-failure', storage: { kind: 'development' } }],
+    ['the spool asked for in local mode (npm start runs Azurite)', { RELAY_SPOOL: 'on-failure' }, { mode: 'on-failure', storage: { kind: 'development' } }],
+    ['a connection string', { AzureWebJobsStorage: 'AccountName=a;AccountKey=k' }, { mode: 'on-failure', storage: { kind: 'connection-string', connectionString: 'AccountName=a;AccountKey=k' } }],
+    [
+      "the app's identity (Azure)",
+      { ...databricks, AzureWebJobsStorage__blobServiceUri: 'https://st1.blob.core.windows.net/', AzureWebJobsStorage__clientId: 'c1' },
+      { mode: 'on-failure', storage: { kind: 'identity', blobServiceUri: 'https://st1.blob.core.windows.net', clientId: 'c1' } },
+    ],
+    ['the spool turned off', { AzureWebJobsStorage: 'UseDevelopmentStorage=true', RELAY_SPOOL: 'off' }, { mode: 'off', storage: { kind: 'development' } }],
+  ])('spools by default only with a storage account: %s', (_case, env, expected) => {
+    expect(loadSettings(env).spool).toMatchObject({ ...expected, maxBytes: 1024 * 1024 * 1024, replaySchedule: '0 * * * * *', localReplayIntervalMs: 10_000 });
+  });
+
+  it('never puts the storage connection string in an error', () => {
+    expect(() => loadSettings({ AzureWebJobsStorage: 'AccountKey=c2VjcmV0' })).toThrow(/^(?!.*c2VjcmV0).*$/);
   });
 });

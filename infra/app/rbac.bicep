@@ -23,7 +23,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
 }
 
-// Storage Blob Data Owner: the Functions host keeps timer leases and reads the deployment package.
+// Storage Blob Data Owner, on the app's own account only: the Functions host keeps timer leases and
+// reads the deployment package (identity-based AzureWebJobsStorage asks for this role), and the spool
+// writes, leases, reads and deletes its blobs (all within Storage Blob Data Contributor, which Owner includes).
 resource appStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, appPrincipalId, storageBlobDataOwner)
   scope: storage

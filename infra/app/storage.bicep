@@ -1,5 +1,6 @@
-// Storage for the Functions host (AzureWebJobsStorage: timer leases) and the deployment package,
-// reached with the app's identity only: shared keys and public blob access are off.
+// Storage for the Functions host (AzureWebJobsStorage: timer leases), the deployment package and the
+// relay's spool (exports the ingest could not take yet, and dead letters: shared/spool/), reached
+// with the app's identity only: shared keys and public blob access are off.
 param name string
 param location string
 param tags object
@@ -26,6 +27,18 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     name: 'default'
     resource container 'containers' = {
       name: deploymentContainerName
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+    resource spool 'containers' = {
+      name: 'relay-spool'
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+    resource spoolDeadLetters 'containers' = {
+      name: 'relay-spool-dead-letter'
       properties: {
         publicAccess: 'None'
       }

@@ -1,22 +1,44 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../app.js';
-import { SettingsError } from '../settings.js';
+import { loadSettings, SettingsError, type Env } from '../settings.js';
 import { localEnvironment } from './local-settings.js';
 import { serve } from './serve.js';
+import { startAzurite, type Azurite } from './start-azurite.js';
 
 /*
  * `npm start`: the same handlers the Functions host serves, on http://127.0.0.1:7071, without Azure
  * Functions Core Tools. Without DATABRICKS_HOST the relay forwards to the embedded ingest (DuckDB).
+ * With the spool on and development storage (UseDevelopmentStorage=true, or nothing set), it starts
+ * Azurite itself with its data in .local/azurite, and replays the spool on an interval (the
+ * Functions host uses the spoolReplay timer instead).
  */
 async function main(): Promise<void> {
-  const app = await createApp(localEnvironment(process.env), console);
+  let env: Env = localEnvironment(process.env);
+  let azurite: Azurite | undefined;
+  const { spool } = loadSettings(env);
+  if (spool.mode === 'on-failure' && spool.storage?.kind === 'development') {
+    azurite = await startAzurite({ location: '.local/azurite' });
+    env = { ...env, AzureWebJobsStorage: azurite.connectionString };
+  }
+  const app = await createApp(env, console);
   const { settings } = app;
   const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort });
   console.info(`coding-agent-relay (${settings.mode} mode) on ${served.url}`);
   console.info(`  OTLP endpoint base: ${served.url}/api/otel   health: ${served.url}/api/health`);
   if (app.telemetryDb) console.info(`  embedded ingest writes to DuckDB file ${settings.localDuckdbPath}`);
+  if (azurite) console.info(`  spool in Azurite at ${azurite.blobEndpoint} (data in .local/azurite)`);
+  let stopped = false;
+  void (async () => {
+    while (!stopped && settings.spool.mode === 'on-failure') {
+      await app.replaySpool(settings.spool.localReplayIntervalMs).catch((err: unknown) => console.warn(`spool replay failed: ${(err as Error).message}`));
+      await sleep(settings.spool.localReplayIntervalMs);
+    }
+  })();
   const stop = async () => {
+    stopped = true;
     await served.close();
     await app.close();
+    await azurite?.stop();
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -16,6 +16,7 @@ let bindings: {
   health: typeof import('../../functions/health.js').health;
   usageRollup: typeof import('../../functions/usage.js').usageRollup;
   usageDaily: typeof import('../../functions/usage-daily.js').usageDaily;
+  spoolReplay: typeof import('../../functions/spool-replay.js').spoolReplay;
 };
 
 beforeAll(async () => {
@@ -26,6 +27,7 @@ beforeAll(async () => {
     ...(await import('../../functions/health.js')),
     ...(await import('../../functions/usage.js')),
     ...(await import('../../functions/usage-daily.js')),
+    ...(await import('../../functions/spool-replay.js')),
   };
 });
 
@@ -78,6 +80,15 @@ describe('functions/', () => {
     const context = new InvocationContext({ invocationId: 'test', functionName: 'usageDaily', logHandler: (_level, ...args) => logged.push(...args) });
     await bindings.usageDaily({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context);
     expect(String(logged[0])).toMatch(/^usage roll-up \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: \d+ rows$/);
+  });
+
+  it('spoolReplay: does nothing and logs nothing with the spool off (no storage account here)', async () => {
+    const logged: unknown[] = [];
+    const context = new InvocationContext({ invocationId: 'test', functionName: 'spoolReplay', logHandler: (_level, ...args) => logged.push(...args) });
+    await bindings.spoolReplay({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context);
+    expect(logged).toEqual([]);
+    const response = await bindings.health(new HttpRequest({ method: 'GET', url: 'https://relay.example.net/api/health' }));
+    expect(JSON.parse((await bodyOf(response)).toString())).toMatchObject({ spool: 'off' });
   });
 
   describe('otel with the body as a stream (HTTP streams on)', () => {
