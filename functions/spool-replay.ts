@@ -1,8 +1,8 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getApp } from '../shared/app.js';
+import { startedApp } from '../shared/functions-host.js';
 
 export async function spoolReplay(_timer: Timer, context: InvocationContext) {
-  const report = await (await getApp()).replaySpool();
+  const report = await (await startedApp()).replaySpool();
   if (report && report.replayed + report.deadLettered > 0) context.log(`spool replay: ${report.replayed} replayed, ${report.deadLettered} dead-lettered, ${report.ended}`);
 }
 

@@ -1,8 +1,8 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getApp } from '../shared/app.js';
+import { startedApp } from '../shared/functions-host.js';
 
 export async function usageDaily(_timer: Timer, context: InvocationContext) {
-  const result = await (await getApp()).runUsage();
+  const result = await (await startedApp()).runUsage();
   context.log(`usage roll-up ${result.range.from}..${result.range.to}: ${result.rows} rows`);
 }
 

@@ -24,81 +24,91 @@ param maximumInstanceCount int = 40
 @description('Object id of whoever puts the secrets into the vault (granted Key Vault Secrets Officer); empty: nobody.')
 param secretsOfficerPrincipalId string = ''
 
+// Settings parameters have no defaults here: a parameter left out is left out of the app settings and
+// the code's default applies (shared/settings.ts, listed in the README); a parameter given as '' is passed
+// through as '' (for the privacy lists and GATEWAY_TOKEN_HELPER, '' switches the feature off).
+
 // ---- Databricks and Unity Catalog ----
 @description('Workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net')
 param databricksHost string
-@description('OTel ingest base; empty: <databricksHost>/api/2.0/otel')
-param otelIngestUrl string = ''
-param ucTableHeader string = 'X-Databricks-UC-Table-Name'
+@description('OTel ingest base; unset: <databricksHost>/api/2.0/otel')
+param otelIngestUrl string?
+param ucTableHeader string?
 param ucCatalog string
 param ucSchema string
 param ucTablePrefix string
-@allowed(['pat', 'oauth-m2m'])
-param databricksAuth string = 'pat'
-param databricksTokenSecretName string = 'databricks-token'
-param databricksClientIdSecretName string = 'databricks-client-id'
-param databricksClientSecretSecretName string = 'databricks-client-secret'
-@description('SQL warehouse HTTP path for the usage roll-up, /sql/1.0/warehouses/<id>; empty: no roll-up.')
-param databricksWarehouseHttpPath string = ''
+@description('pat or oauth-m2m')
+param databricksAuth string?
+param databricksTokenSecretName string?
+param databricksClientIdSecretName string?
+param databricksClientSecretSecretName string?
+@description('SQL warehouse HTTP path for the usage roll-up, /sql/1.0/warehouses/<id>; unset: no roll-up.')
+param databricksWarehouseHttpPath string?
 
 // ---- relay ----
-param secretCacheTtlSeconds int = 300
-param secretMaxStaleSeconds int = 3600
-param keyVaultTimeoutMs int = 3000
-param otlpMaxBodyBytes int = 20971520
-param otlpMaxEntries int = 1000
-param relayMaxBufferedBytes int = 268435456
-param upstreamGzip bool = false
-param upstreamTimeoutMs int = 5000
-param upstreamMaxSockets int = 64
-param relayMaxInflight int = 256
-@allowed(['credential'])
-param relayAuth string = 'credential'
-param relaySigningKeySecretName string = 'relay-signing-key'
-param relaySigningKeyPreviousSecretName string = 'relay-signing-key-previous'
-param relayRevokedSecretName string = 'relay-revoked'
-param relayCredentialTtlDays int = 90
-param privacyDeniedResourceAttributes string = 'process.command_args,process.command_line'
+param secretCacheTtlSeconds string?
+param secretMaxStaleSeconds string?
+param keyVaultTimeoutMs string?
+param otlpMaxBodyBytes string?
+param otlpMaxEntries string?
+param relayMaxBufferedBytes string?
+param upstreamGzip string?
+param upstreamTimeoutMs string?
+param upstreamMaxSockets string?
+param relayMaxInflight string?
+@description('credential (the only value accepted with DATABRICKS_HOST)')
+param relayAuth string?
+param relaySigningKeySecretName string?
+param relaySigningKeyPreviousSecretName string?
+param relayRevokedSecretName string?
+param relayCredentialTtlDays string?
+@description('Resource attributes removed before forwarding; empty string: none removed.')
+param privacyDeniedResourceAttributes string?
+@description('Log-record attributes removed before forwarding; empty string: none removed.')
+param privacyDeniedLogAttributes string?
+param logAcceptedExports string?
+param readinessCacheSeconds string?
 @description('on-failure: exports the ingest cannot take now are kept in the storage account and replayed; off: none kept.')
-@allowed(['on-failure', 'off'])
-param relaySpool string = 'on-failure'
+param relaySpool string?
 @description('Spool size cap in MB; when full, exports are answered 503 with Retry-After.')
-param relaySpoolMaxMb int = 1024
+param relaySpoolMaxMb string?
 @description('NCRONTAB (UTC) of the spool replay timer.')
-param relaySpoolReplaySchedule string = '0 * * * * *'
-param privacyDeniedLogAttributes string = 'prompt,response,response_text,gen_ai.prompt,gen_ai.completion,gen_ai.input.messages,gen_ai.output.messages,gen_ai.system_instructions'
+param relaySpoolReplaySchedule string?
 
 // ---- user sign-in (agent configs) ----
 param entraTenantId string = subscription().tenantId
 @description('Audience of user access tokens: the relay API app registration (client id and/or api:// URI, comma-separated).')
 param entraAudience string
-param entraIssuer string = ''
-param entraJwksUrl string = ''
-param trustEasyAuth bool = false
+param entraIssuer string?
+param entraJwksUrl string?
+param trustEasyAuth string?
 
 // ---- agent configs ----
 @description('AI Gateway base URL, https://<ai-gateway-host>')
 param aiGatewayUrl string
-@description('Public base URL of the relay; empty: https://<default host name>.')
-param relayPublicUrl string = ''
-param aiGatewayPathAnthropic string = '/anthropic'
-param aiGatewayPathOpenai string = '/openai/v1'
-param aiGatewayPathGemini string = '/gemini'
-param aiGatewayPathCursor string = '/cursor/v1'
-param modelClaudeCode string = 'databricks-claude-opus-4-6'
-param modelCodex string = 'databricks-gpt-5-2'
-param modelGeminiCli string = 'databricks-gemini-2-5-flash'
-param modelsCursor string = 'databricks-claude-opus-4-6,databricks-gpt-5-2'
-param configAgents string = 'claude-code,codex,gemini-cli,cursor'
-param gatewayTokenSecretPattern string = 'gateway-token-{user}'
-@description('Helper command written into Claude Code and Codex configs; empty: the default Azure CLI command.')
-param gatewayTokenHelper string = ''
+@description('Public base URL of the relay; unset: https://<default host name>.')
+param relayPublicUrl string?
+param aiGatewayPathAnthropic string?
+param aiGatewayPathOpenai string?
+param aiGatewayPathGemini string?
+param aiGatewayPathCursor string?
+param modelClaudeCode string?
+param modelCodex string?
+param modelGeminiCli string?
+param modelsCursor string?
+param configAgents string?
+param gatewayTokenSecretPattern string?
+@description('Helper command written into Claude Code and Codex configs; unset: the Azure CLI command; empty string: no helper.')
+param gatewayTokenHelper string?
 
 // ---- usage roll-up ----
-param usageSchedule string = '0 15 0 * * *'
-param usageWindowDays int = 3
-param usageMaxAttempts int = 5
-param usageStatementTimeoutSeconds int = 900
+param usageSchedule string?
+param usageWindowDays string?
+param usageMaxAttempts string?
+param usageStatementTimeoutSeconds string?
+@description('App role (Entra roles claim) whose holders read the usage of every user through GET /api/usage and the dashboard.')
+param usageAdminRole string?
+param usageMaxDays string?
 
 var suffix = uniqueString(resourceGroup().id, appName)
 var functionAppName = '${appName}-${take(suffix, 6)}'
@@ -149,7 +159,8 @@ module rbac 'app/rbac.bicep' = {
   }
 }
 
-// Every setting the code reads (shared/settings.ts); empty values are left out so the code's defaults apply.
+// Every setting the code reads (shared/settings.ts). Parameters left out (null) are dropped so the code's
+// defaults apply; empty strings pass through.
 var relaySettings = {
   DATABRICKS_HOST: databricksHost
   OTEL_INGEST_URL: otelIngestUrl
@@ -164,23 +175,23 @@ var relaySettings = {
   DATABRICKS_CLIENT_ID_SECRET_NAME: databricksClientIdSecretName
   DATABRICKS_CLIENT_SECRET_SECRET_NAME: databricksClientSecretSecretName
   DATABRICKS_WAREHOUSE_HTTP_PATH: databricksWarehouseHttpPath
-  SECRET_CACHE_TTL_SECONDS: string(secretCacheTtlSeconds)
-  SECRET_MAX_STALE_SECONDS: string(secretMaxStaleSeconds)
-  KEY_VAULT_TIMEOUT_MS: string(keyVaultTimeoutMs)
-  OTLP_MAX_BODY_BYTES: string(otlpMaxBodyBytes)
-  OTLP_MAX_ENTRIES: string(otlpMaxEntries)
-  UPSTREAM_GZIP: string(upstreamGzip)
-  UPSTREAM_TIMEOUT_MS: string(upstreamTimeoutMs)
-  UPSTREAM_MAX_SOCKETS: string(upstreamMaxSockets)
-  RELAY_MAX_INFLIGHT: string(relayMaxInflight)
-  RELAY_MAX_BUFFERED_BYTES: string(relayMaxBufferedBytes)
+  SECRET_CACHE_TTL_SECONDS: secretCacheTtlSeconds
+  SECRET_MAX_STALE_SECONDS: secretMaxStaleSeconds
+  KEY_VAULT_TIMEOUT_MS: keyVaultTimeoutMs
+  OTLP_MAX_BODY_BYTES: otlpMaxBodyBytes
+  OTLP_MAX_ENTRIES: otlpMaxEntries
+  UPSTREAM_GZIP: upstreamGzip
+  UPSTREAM_TIMEOUT_MS: upstreamTimeoutMs
+  UPSTREAM_MAX_SOCKETS: upstreamMaxSockets
+  RELAY_MAX_INFLIGHT: relayMaxInflight
+  RELAY_MAX_BUFFERED_BYTES: relayMaxBufferedBytes
   RELAY_AUTH: relayAuth
   RELAY_SIGNING_KEY_SECRET_NAME: relaySigningKeySecretName
   RELAY_SIGNING_KEY_PREVIOUS_SECRET_NAME: relaySigningKeyPreviousSecretName
   RELAY_REVOKED_SECRET_NAME: relayRevokedSecretName
-  RELAY_CREDENTIAL_TTL_DAYS: string(relayCredentialTtlDays)
+  RELAY_CREDENTIAL_TTL_DAYS: relayCredentialTtlDays
   RELAY_SPOOL: relaySpool
-  RELAY_SPOOL_MAX_MB: string(relaySpoolMaxMb)
+  RELAY_SPOOL_MAX_MB: relaySpoolMaxMb
   RELAY_SPOOL_REPLAY_SCHEDULE: relaySpoolReplaySchedule
   PRIVACY_DENIED_RESOURCE_ATTRIBUTES: privacyDeniedResourceAttributes
   PRIVACY_DENIED_LOG_ATTRIBUTES: privacyDeniedLogAttributes
@@ -188,7 +199,7 @@ var relaySettings = {
   ENTRA_AUDIENCE: entraAudience
   ENTRA_ISSUER: entraIssuer
   ENTRA_JWKS_URL: entraJwksUrl
-  TRUST_EASY_AUTH: string(trustEasyAuth)
+  TRUST_EASY_AUTH: trustEasyAuth
   AI_GATEWAY_URL: aiGatewayUrl
   RELAY_PUBLIC_URL: relayPublicUrl
   AI_GATEWAY_PATH_ANTHROPIC: aiGatewayPathAnthropic
@@ -203,9 +214,13 @@ var relaySettings = {
   GATEWAY_TOKEN_SECRET_PATTERN: gatewayTokenSecretPattern
   GATEWAY_TOKEN_HELPER: gatewayTokenHelper
   USAGE_SCHEDULE: usageSchedule
-  USAGE_WINDOW_DAYS: string(usageWindowDays)
-  USAGE_MAX_ATTEMPTS: string(usageMaxAttempts)
-  USAGE_STATEMENT_TIMEOUT_SECONDS: string(usageStatementTimeoutSeconds)
+  USAGE_WINDOW_DAYS: usageWindowDays
+  USAGE_MAX_ATTEMPTS: usageMaxAttempts
+  USAGE_STATEMENT_TIMEOUT_SECONDS: usageStatementTimeoutSeconds
+  LOG_ACCEPTED_EXPORTS: logAcceptedExports
+  READINESS_CACHE_SECONDS: readinessCacheSeconds
+  USAGE_ADMIN_ROLE: usageAdminRole
+  USAGE_MAX_DAYS: usageMaxDays
 }
 
 module api 'app/api.bicep' = {
@@ -222,7 +237,7 @@ module api 'app/api.bicep' = {
     storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
-    appSettings: toObject(filter(items(relaySettings), setting => !empty(setting.value)), setting => setting.key, setting => setting.value)
+    appSettings: toObject(filter(items(relaySettings), setting => setting.value != null), setting => setting.key, setting => setting.value)
   }
   dependsOn: [rbac]
 }

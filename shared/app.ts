@@ -1,45 +1,55 @@
+import { DefaultAzureCredential } from '@azure/identity';
 import { configHandler, type ConfigHandler } from './agents/handle-config.js';
 import { databricksTokenProvider } from './databricks-token.js';
-import { jsonResponse, type Handler, type PlainRequest, type PlainResponse } from './http.js';
+import { healthHandler, type ReadinessCheck } from './health.js';
+import type { Handler } from './http.js';
 import { credentialSecrets } from './identity/credential-secrets.js';
 import { exportGuard } from './identity/export-guard.js';
 import { CredentialVerifier } from './identity/relay-credentials.js';
 import { easyAuthSignIn, entraSignIn, localSignIn, type UserSignIn } from './identity/user-sign-in.js';
+import { redact, type Log } from './log.js';
 import { withLocalSecrets } from './local/local-secrets.js';
-import { serve, type Served } from './local/serve.js';
 import type { TelemetryDb } from './local/telemetry-db.js';
-import { codecFor, jsonCodec } from './otlp/codec.js';
-import type { Signal } from './otlp/signals.js';
+import { observeExports, type ObservedExportHandler } from './observe/observe-exports.js';
+import { observeSecrets, type ObservedSecretSource } from './observe/observe-secrets.js';
+import { relayMetricsPipeline } from './observe/relay-metrics.js';
+import { signalNamed, type Signal } from './otlp/signals.js';
 import { httpUpstream } from './relay/forward-http.js';
-import { exportHandler, type ExportHandler } from './relay/handle-export.js';
-import { errorResponse } from './relay/respond.js';
+import { exportHandler } from './relay/handle-export.js';
 import { admission } from './relay/admission.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
-import { secretCacheFor, SecretUnavailableError } from './secrets.js';
+import { appRouter } from './route-request.js';
+import { secretCacheFor } from './secrets.js';
 import { spoolFor, type ReplayReport, type SpoolStats } from './spool/index.js';
 import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
 import { tableName } from './sql/ddl.js';
-import { usageHandler } from './usage/handle-usage.js';
-import { recentDays, rollupUsage, type UsageRange } from './usage/rollup-usage.js';
-import { USAGE_NOT_CONFIGURED, usageStoreFor } from './usage/usage-store-for.js';
+import type { UsageRange } from './usage/rollup-usage.js';
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+/*
+ * The composition root: builds every part once per process from the settings and wires them. Routing
+ * (routes.ts, route-request.ts), error answers (respond-route.ts), health (health.ts) and the relay's
+ * own metrics and logs (observe/) live apart; this file only connects them.
+ */
 
 export interface App {
   settings: Settings;
-  exportSignal: ExportHandler;
+  /** POST /api/otel/v1/{signal}: the relay, observed (metrics, logs). */
+  exportSignal: ObservedExportHandler;
   /** GET /api/config/{agent} and /api/config/install.sh. */
   config: ConfigHandler;
   /** POST /api/usage/rollup (admin). */
   usage: Handler;
+  /** GET /api/usage: usage as JSON or CSV (own rows, or everyone's with the admin role). */
+  usageRead: Handler;
+  /** GET /api/dashboard: the usage dashboard page. */
+  dashboard: Handler;
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
   runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
+  /** GET /api/health (liveness) and ?ready=1 (readiness). */
   health: Handler;
-  /** Routes any request; used by the local runner and tests (the Functions host routes itself). */
+  /** GET /api/metrics: the relay's own metrics in Prometheus text. */
+  metrics: Handler;
+  /** Every route, as the local runner and tests call them (the Functions host routes itself). */
   handle: Handler;
   /** Drains the durable spool (the timer and the local runner call it); undefined when RELAY_SPOOL is off. */
   replaySpool(budgetMs?: number): Promise<ReplayReport | undefined>;
@@ -50,10 +60,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-const EXPORT_ROUTE = /^\/api\/otel\/v1\/([^/?]+)\/?(?:\?.*)?$/;
-const HEALTH_ROUTE = /^\/api\/health\/?(?:\?.*)?$/;
-const USAGE_ROUTE = /^\/api\/usage\/rollup\/?(?:\?.*)?$/;
-const CONFIG_ROUTE = /^\/api\/config\/([^/?]+)\/?(?:\?.*)?$/;
+const SIGNALS = (['metrics', 'logs', 'traces'] as const).map((name) => signalNamed(name)!);
 
 function userSignInFor(settings: UserSignInSettings): UserSignIn | undefined {
   switch (settings.kind) {
@@ -81,23 +88,57 @@ function describeSignIn(settings: UserSignInSettings): string {
   }
 }
 
-/** Builds the whole app from the environment: settings, secrets, upstream and, in local mode, the embedded ingest. */
-export async function createApp(env: Env, log: Logger): Promise<App> {
+/** The secrets the relay cannot work without, by the settings that name them. */
+function requiredSecrets(settings: Settings): string[] {
+  const names = settings.databricksAuth === 'pat' ? [settings.secretNames.databricksToken] : [settings.secretNames.databricksClientId, settings.secretNames.databricksClientSecret];
+  if (settings.relayAuth === 'credential') names.push(settings.credentialSecretNames.signingKey);
+  return names;
+}
+
+/**
+ * Builds the whole app from the environment: settings, secrets, upstream and, in local mode, the
+ * embedded ingest; then reads the secrets it needs, so a missing or unreadable one fails the start
+ * (the host answers 503 naming it and tries again) instead of the first export. What was opened is
+ * closed again when the start fails.
+ */
+export async function createApp(env: Env, log: Log): Promise<App> {
   const settings = loadSettings(env);
-  const secrets = secretCacheFor(settings, withLocalSecrets(settings, env), (m) => log.warn(m));
+  const closers: (() => unknown)[] = [];
+  try {
+    return await build(settings, env, log, closers);
+  } catch (err) {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function build(settings: Settings, env: Env, log: Log, closers: (() => unknown)[]): Promise<App> {
+  let observedSource: ObservedSecretSource | undefined;
+  const secrets = secretCacheFor(
+    settings,
+    withLocalSecrets(settings, env),
+    (reason) => log.warn('secret.stale', { reason }),
+    (source) => (observedSource = observeSecrets(source, log)),
+  );
   const tokens = databricksTokenProvider(settings, secrets);
+  const names = tableNames(settings);
 
   let ingestUrl = settings.otelIngestUrl;
   let telemetryDb: TelemetryDb | undefined;
-  let ingest: Served | undefined;
-  const names = tableNames(settings);
   if (!ingestUrl) {
     // Loaded only here: DuckDB's native module has no business in a Databricks-mode process.
-    const [{ TelemetryDb }, { embeddedIngest, INGEST_BASE_PATH }] = await Promise.all([import('./local/telemetry-db.js'), import('./local/embedded-ingest.js')]);
-    telemetryDb = await TelemetryDb.open(settings.localDuckdbPath, names);
-    const handler = embeddedIngest({ db: telemetryDb, token: await tokens.token(), tableHeader: settings.ucTableHeader, maxBodyBytes: settings.maxBodyBytes });
-    ingest = await serve(handler, { host: '127.0.0.1', port: 0 });
+    const [{ TelemetryDb }, { embeddedIngest, INGEST_BASE_PATH }, { serve }] = await Promise.all([
+      import('./local/telemetry-db.js'),
+      import('./local/embedded-ingest.js'),
+      import('./local/serve.js'),
+    ]);
+    const db = await TelemetryDb.open(settings.localDuckdbPath, names);
+    closers.push(() => db.close());
+    const handler = embeddedIngest({ db, token: await tokens.token(), tableHeader: settings.ucTableHeader, maxBodyBytes: settings.maxBodyBytes });
+    const ingest = await serve(handler, { host: '127.0.0.1', port: 0 });
+    closers.push(() => ingest.close());
     ingestUrl = `${ingest.url}${INGEST_BASE_PATH}`;
+    telemetryDb = db;
   }
 
   const tableFor = (signal: Signal) => tableName(names, signal.tableSuffix);
@@ -109,16 +150,35 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     timeoutMs: settings.upstreamTimeoutMs,
     maxSockets: settings.upstreamMaxSockets,
   });
-  const withToken = withTokenRefresh(upstream, tokens, (m) => log.warn(m));
-  const spool = spoolFor(settings, { forward: withToken, tableFor, log });
+  closers.push(() => upstream.close());
+  const withToken = withTokenRefresh(upstream, tokens, (reason) => log.warn('token.refused', { reason }));
+  const spool = spoolFor(settings, {
+    forward: withToken,
+    tableFor,
+    log: { info: (message) => log.info('spool.replay', { reason: message }), warn: (message) => log.warn('spool.event', { reason: message }) },
+  });
   // Exports in flight are capped before the body is read (admission in exportHandler), not here.
   const forward = spool?.writer ?? withToken;
   const credentialKeys = credentialSecrets(secrets, settings.credentialSecretNames);
+  const verifier = settings.relayAuth === 'credential' ? new CredentialVerifier(credentialKeys) : undefined;
   const guard = exportGuard({
-    verifier: settings.relayAuth === 'credential' ? new CredentialVerifier(credentialKeys) : undefined,
+    verifier,
     deniedResourceAttributes: settings.privacy.resourceAttributes,
     deniedLogAttributes: settings.privacy.logAttributes,
   });
+
+  const { appInsightsConnectionString } = settings.observability;
+  const telemetry = await relayMetricsPipeline({
+    azureMonitor: appInsightsConnectionString
+      ? { connectionString: appInsightsConnectionString, credential: new DefaultAzureCredential({ managedIdentityClientId: settings.azureClientId }) }
+      : undefined,
+    sources: {
+      secretReads: () => observedSource?.reads() ?? [],
+      credentialCache: () => verifier?.cache ?? { hits: 0, misses: 0 },
+      spool: () => spool?.stats(),
+    },
+  });
+  closers.push(() => telemetry.close());
   const exportOf = exportHandler({
     maxBodyBytes: settings.maxBodyBytes,
     maxEntries: settings.maxEntries,
@@ -126,105 +186,109 @@ export async function createApp(env: Env, log: Logger): Promise<App> {
     guard,
     forward,
   });
-  const exportSignal: ExportHandler = (signal, request) => answerSafely(() => exportOf(signal, request), request, log, `export ${signal}`);
+  const exportSignal = observeExports(exportOf, telemetry.metrics, { logAccepted: settings.observability.logAcceptedExports });
+
   const userSignIn = userSignInFor(settings.userSignIn);
-  const configOf = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (m) => log.warn(m) });
-  const config: ConfigHandler = (target, request) => answerSafely(() => configOf(target, request), request, log, `config ${target}`);
+  const config = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (reason) => log.warn('config.refused', { reason }) });
 
-  const usageStore = usageStoreFor(settings, { telemetryDb, tokens, warn: (m) => log.warn(m) });
-  const usageOf = usageHandler({ store: usageStore, names, windowDays: settings.usage.windowDays });
-  const usage: Handler = (request) => answerSafely(() => usageOf(request), request, log, 'usage roll-up');
+  // The usage modules (and with them @databricks/sql) load on first use: the relay never needs them.
+  let usageParts: ReturnType<typeof loadUsage> | undefined;
+  async function loadUsage() {
+    const [{ usageStoreFor, USAGE_NOT_CONFIGURED }, { usageHandler }, { usageReadHandler }, rollup] = await Promise.all([
+      import('./usage/usage-store-for.js'),
+      import('./usage/handle-usage.js'),
+      import('./usage/handle-usage-read.js'),
+      import('./usage/rollup-usage.js'),
+    ]);
+    const warn = (reason: string) => log.warn('usage.retry', { reason });
+    const store = usageStoreFor(settings, { telemetryDb, tokens, warn });
+    if (store) closers.push(() => store.close());
+    const readStore = usageStoreFor(settings, { telemetryDb, tokens, warn }, 'read');
+    if (readStore) closers.push(() => readStore.close());
+    return {
+      store,
+      rollup,
+      notConfigured: USAGE_NOT_CONFIGURED,
+      handle: usageHandler({ store, names, windowDays: settings.usage.windowDays }),
+      read: usageReadHandler({ store: readStore, names, userSignIn, adminRole: settings.usage.adminRole, maxDays: settings.usage.maxDays }),
+    };
+  }
+  const usage = () => (usageParts ??= loadUsage());
+  let dashboardPage: Promise<Handler> | undefined;
+  const dashboard = () =>
+    (dashboardPage ??= import('./dashboard/handle-dashboard.js').then(({ dashboardHandler }) => dashboardHandler({ userSignIn, signInKind: settings.userSignIn.kind })));
 
-  const health: Handler = async () =>
-    jsonResponse(200, {
-      status: 'ok',
+  const ingestChecks: ReadinessCheck[] = SIGNALS.map((signal) => ({
+    name: `ingest ${signal.name}`,
+    async run() {
+      const outcome = await upstream(signal, [new Uint8Array()], await tokens.token());
+      if (outcome.kind === 'accepted') return;
+      const reason = outcome.kind === 'unauthorized' ? `token refused (HTTP ${outcome.upstreamStatus})` : redact(outcome.reason);
+      throw new Error(`ingest refused an empty ${signal.name} export for ${tableFor(signal)}: ${reason}`);
+    },
+  }));
+  const health = healthHandler({
+    cacheMs: settings.observability.readinessCacheMs,
+    checks: [
+      { name: 'settings', run: async () => undefined }, // the app was built, so they parsed
+      {
+        name: 'secrets',
+        async run() {
+          for (const name of requiredSecrets(settings)) await secrets.source.read(name); // in order: the first failure is named
+        },
+      },
+      { name: 'databricks token', run: async () => void (await tokens.token()) },
+      ...ingestChecks,
+    ],
+    describe: () => ({
       mode: settings.mode,
       ingest: telemetryDb ? `embedded, rows in DuckDB file ${settings.localDuckdbPath}` : ingestUrl,
       tables: `${tableName(names, '_otel_metrics')} | _otel_logs | _otel_spans | _usage_daily`,
-      usageRollup: usageStore ? `${usageStore.dialect}, schedule "${settings.usage.schedule}" (UTC), last ${settings.usage.windowDays} days` : 'not configured',
+      usageRollup: settings.mode === 'databricks' ? (settings.usage.warehouseHttpPath ? 'databricks' : 'not configured') : telemetryDb ? 'duckdb' : 'not configured',
+      usageSchedule: `"${settings.usage.schedule}" (UTC), last ${settings.usage.windowDays} days`,
       secrets: secrets.source.kind,
       databricksAuth: settings.databricksAuth,
       relayAuth: settings.relayAuth === 'credential' ? 'relay credential required' : 'NONE: exports are not authenticated (local mode)',
       userSignIn: describeSignIn(settings.userSignIn),
       spool: spool ? spoolHealth(spool.stats()) : 'off',
-    });
+    }),
+  });
 
-  const handle: Handler = async (request) => {
-    const exportMatch = EXPORT_ROUTE.exec(request.url);
-    if (exportMatch) {
-      const signal = decodedSegment(exportMatch[1]!);
-      if (signal === undefined) return errorResponse(codecFor(request.headers['content-type']) ?? jsonCodec, 400, MALFORMED_PATH);
-      return exportSignal(signal, request);
-    }
-    if (HEALTH_ROUTE.test(request.url)) return health(request);
-    if (USAGE_ROUTE.test(request.url)) return usage(request);
-    const configMatch = CONFIG_ROUTE.exec(request.url);
-    if (configMatch) {
-      const target = decodedSegment(configMatch[1]!);
-      return target === undefined ? jsonResponse(400, { error: MALFORMED_PATH }) : config(target, request);
-    }
-    return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
-  };
+  // Start-up reads what every export needs: a missing or unreadable secret fails here, by name (in
+  // order, so the same outage always names the same secret).
+  await tokens.token();
+  if (verifier) await credentialKeys.keys();
 
-  return {
+  const app: App = {
     settings,
     exportSignal,
     config,
-    usage,
-    async runUsage(range = recentDays(new Date(), settings.usage.windowDays)) {
-      if (!usageStore) throw new Error(USAGE_NOT_CONFIGURED);
-      return rollupUsage(usageStore, names, range);
+    usage: async (request) => (await usage()).handle(request),
+    usageRead: async (request) => (await usage()).read(request),
+    dashboard: async (request) => (await dashboard())(request),
+    async runUsage(range) {
+      const { store, rollup, notConfigured } = await usage();
+      if (!store) throw new Error(notConfigured);
+      return rollup.rollupUsage(store, names, range ?? rollup.recentDays(new Date(), settings.usage.windowDays));
     },
     health,
-    handle,
+    metrics: async () => ({
+      status: 200,
+      headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
+      body: Buffer.from(await telemetry.prometheusText()),
+    }),
+    handle: (request) => router(request),
     replaySpool: async (budgetMs) => spool?.replay(budgetMs),
     spoolStats: () => spool?.stats(),
     telemetryDb,
     async close() {
-      await upstream.close();
-      await usageStore?.close();
-      await ingest?.close();
-      telemetryDb?.close();
+      for (const close of closers.reverse()) await close();
     },
   };
+  const router = appRouter(app, log);
+  return app;
 }
 
 function spoolHealth(stats: SpoolStats) {
   return { exports: stats.blobs, bytes: stats.bytes, oldestAgeSeconds: stats.oldestAgeSeconds, measuredAt: stats.measuredAt };
-}
-
-const MALFORMED_PATH = 'malformed percent-encoding in the path';
-
-/** A path segment percent-decoded, or undefined when its encoding is malformed (a 400, not a crash). */
-function decodedSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Runs a handler so that anything unexpected is logged and answered with a generic 500 (internals
- * never reach a client), and a secret that cannot be read right now with a 503 the client may retry.
- */
-async function answerSafely(run: () => Promise<PlainResponse>, request: PlainRequest, log: Logger, what: string): Promise<PlainResponse> {
-  try {
-    return await run();
-  } catch (err) {
-    const codec = codecFor(request.headers['content-type']) ?? jsonCodec;
-    if (err instanceof SecretUnavailableError) {
-      log.warn(`${what}: ${err.message}`);
-      return errorResponse(codec, 503, 'a secret the relay needs is unavailable right now', { 'retry-after': '5' });
-    }
-    log.error(`${what} failed: ${(err as Error).stack ?? String(err)}`);
-    return errorResponse(codec, 500, 'internal error');
-  }
-}
-
-let processApp: Promise<App> | undefined;
-
-/** The app of this process, created on first use (the Functions host loads bindings before any request). */
-export function getApp(): Promise<App> {
-  return (processApp ??= createApp(process.env, console));
 }

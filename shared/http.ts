@@ -46,6 +46,21 @@ export const BEARER_CHALLENGE = 'Bearer realm="coding-agent-relay"';
 
 export type Handler = (request: PlainRequest) => Promise<PlainResponse>;
 
+/**
+ * An expected refusal: the HTTP status, a message the client may read (never a secret), and extra
+ * headers. Any module may throw one; the route it reached decides the body (OTLP google.rpc.Status on
+ * the relay, a JSON error elsewhere: see shared/respond-route.ts).
+ */
+export class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
 export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): PlainResponse {
   return {
     status,

@@ -1,5 +1,6 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { Refusal } from './http.js';
 import { isLoopbackUrl, type Env, type Settings } from './settings.js';
 
 /** Where secret values live: Azure Key Vault in Azure, the environment locally. */
@@ -9,8 +10,21 @@ export interface SecretSource {
   read(name: string, signal?: AbortSignal): Promise<string>;
 }
 
-export class SecretNotFoundError extends Error {}
-export class SecretUnavailableError extends Error {}
+/*
+ * A secret the app needs that cannot be had is the operator's problem, not the client's: both errors
+ * answer 503 with a short Retry-After (OTLP clients retry 503 and drop data on a final status). The
+ * messages name the secret, never its value.
+ */
+export class SecretNotFoundError extends Refusal {
+  constructor(message: string) {
+    super(503, message, { 'retry-after': '3' });
+  }
+}
+export class SecretUnavailableError extends Refusal {
+  constructor(message: string) {
+    super(503, message, { 'retry-after': '2' });
+  }
+}
 
 export function keyVaultSource(vaultUrl: string, credential: TokenCredential): SecretSource {
   // A loopback http vault is an emulator or a test fake: the SDK refuses http and checks that the
@@ -179,12 +193,15 @@ export class SecretCache {
   }
 }
 
-/** The app's secrets: Key Vault through the app's identity when KEY_VAULT_URL is set, else the environment. */
-export function secretCacheFor(settings: Settings, env: Env, warn: (message: string) => void): SecretCache {
+/**
+ * The app's secrets: Key Vault through the app's identity when KEY_VAULT_URL is set, else the
+ * environment. `observe` wraps the source (the app counts and logs each read there).
+ */
+export function secretCacheFor(settings: Settings, env: Env, warn: (message: string) => void, observe = (source: SecretSource) => source): SecretCache {
   const source = settings.keyVaultUrl
     ? keyVaultSource(settings.keyVaultUrl, new DefaultAzureCredential({ managedIdentityClientId: settings.azureClientId }))
     : environmentSource(env);
-  return new SecretCache(source, {
+  return new SecretCache(observe(source), {
     ttlMs: settings.secretCacheTtlMs,
     maxStaleMs: settings.secretMaxStaleMs,
     timeoutMs: settings.keyVaultTimeoutMs,

@@ -45,6 +45,10 @@ export interface UsageSettings {
   schedule: string;
   maxAttempts: number;
   statementTimeoutSeconds: number;
+  /** App role (Entra `roles` claim) whose holders read everyone's usage; others read their own. */
+  adminRole: string;
+  /** Longest range, in days, GET /api/usage serves. */
+  maxDays: number;
 }
 
 /** Where the spool's blobs live: the Functions app's own storage account (AzureWebJobsStorage). */
@@ -104,6 +108,15 @@ export interface Settings {
   spool: SpoolSettings;
   localPort: number;
   localDuckdbPath: string;
+  /** The relay's own metrics and logs. */
+  observability: {
+    /** Application Insights connection string (set by infra/): metrics are exported there too. */
+    appInsightsConnectionString: string | undefined;
+    /** Log every accepted export as well (refused and failed ones are always logged). */
+    logAcceptedExports: boolean;
+    /** How long a readiness answer (GET /api/health?ready=1) is reused. */
+    readinessCacheMs: number;
+  };
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -271,6 +284,8 @@ function usageSettings(env: Env): UsageSettings {
     schedule,
     maxAttempts: integer(env, 'USAGE_MAX_ATTEMPTS', 5, 1, 10),
     statementTimeoutSeconds: integer(env, 'USAGE_STATEMENT_TIMEOUT_SECONDS', 900, 10, 172_800),
+    adminRole: matching(env, 'USAGE_ADMIN_ROLE', /^[A-Za-z0-9._:-]{1,120}$/, 'an app role value (letters, digits, . _ : -)', 'Usage.Admin'),
+    maxDays: integer(env, 'USAGE_MAX_DAYS', 366, 1, 3660),
   };
 }
 
@@ -366,5 +381,10 @@ export function loadSettings(env: Env): Settings {
     spool: spoolSettings(env, local),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',
+    observability: {
+      appInsightsConnectionString: text(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
+      logAcceptedExports: boolean(env, 'LOG_ACCEPTED_EXPORTS', false),
+      readinessCacheMs: integer(env, 'READINESS_CACHE_SECONDS', 10, 0, 3600) * 1000,
+    },
   };
 }

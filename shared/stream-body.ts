@@ -1,4 +1,4 @@
-import { BodyTooLargeError, type RequestBody } from './http.js';
+import { BodyTooLargeError, Refusal, type RequestBody } from './http.js';
 
 /** A body arriving as a stream, and what became of it. */
 export interface StreamedBody extends RequestBody {
@@ -27,13 +27,14 @@ export function streamBody(source: AsyncIterable<Uint8Array>, declaredLength: nu
       iterator = source[Symbol.asyncIterator]();
       const chunks: Uint8Array[] = [];
       let size = 0;
+      const next = () => iterator!.next().catch((err: Error) => Promise.reject(new Refusal(400, `request body could not be read: ${err.message}`)));
       // next() by hand: leaving a for-await early would destroy a Node request (and its socket) before
       // the response is written.
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        size += next.value.length;
+      for (let chunk = await next(); !chunk.done; chunk = await next()) {
+        size += chunk.value.length;
         if (size > maxBytes) throw new BodyTooLargeError(`body exceeds ${maxBytes} bytes`);
-        onChunk?.(next.value.length);
-        chunks.push(next.value);
+        onChunk?.(chunk.value.length);
+        chunks.push(chunk.value);
       }
       finished = true;
       return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);

@@ -1,3 +1,4 @@
+import { silentLog } from '../shared/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../shared/app.js';
 import { otlpType } from '../shared/otlp/schema.js';
@@ -5,12 +6,13 @@ import { fakeDatabricksIngest, type FakeIngest } from './fakes/databricks-ingest
 import type { FakeServer } from './fakes/http-server.js';
 import { fakeKeyVault, type FakeKeyVault } from './fakes/key-vault.js';
 import { fakeManagedIdentity } from './fakes/managed-identity.js';
-import { fixture } from './fixtures.js';
+import { fixture, fixtures } from './fixtures.js';
+import { fromOtlpJson } from '../shared/otlp/otlp-json.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from './credentials.js';
 import { signalNamed } from '../shared/otlp/signals.js';
 import { bufferedBody } from '../shared/http.js';
 
-const silent = { info() {}, warn() {}, error() {} };
+const silent = silentLog;
 const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
 
 describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)', () => {
@@ -103,6 +105,83 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
 
   it('answers unknown routes with 404', async () => {
     expect((await app.handle({ method: 'GET', url: '/api/nope', headers: {}, body: bufferedBody(new Uint8Array()) })).status).toBe(404);
+  });
+});
+
+describe('the relay’s own metrics after a replay of the agent fixtures', () => {
+  let vault: FakeKeyVault;
+  let identity: FakeServer & { env: Record<string, string> };
+  let ingest: FakeIngest;
+  let app: App;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    vault = await fakeKeyVault({ 'databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    identity = await fakeManagedIdentity();
+    ingest = await fakeDatabricksIngest();
+    Object.assign(process.env, identity.env);
+    app = await createApp(
+      { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`, KEY_VAULT_URL: vault.url, UC_CATALOG: 'main', UC_SCHEMA: 'telemetry', UC_TABLE_PREFIX: 'agents', OTLP_MAX_BODY_BYTES: '200000' },
+      silent,
+    );
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([vault.close(), identity.close(), ingest.close()]);
+    process.env = saved;
+  });
+
+  /** Records per fixture, counted by decoding it with protobufjs (independently of the relay's wire counter). */
+  function recordsOf(f: ReturnType<typeof fixtures>[number]): number {
+    const signal = signalNamed(f.signal)!;
+    const message = (f.contentType === 'application/json' ? signal.request.fromObject(fromOtlpJson(signal.request, JSON.parse(f.body.toString()))) : signal.request.decode(f.body)) as any;
+    const count = (list: any[] | undefined, inner: (x: any) => number) => (list ?? []).reduce((n, x) => n + inner(x), 0);
+    if (f.signal === 'logs') return count(message.resourceLogs, (r) => count(r.scopeLogs, (s) => (s.logRecords ?? []).length));
+    if (f.signal === 'traces') return count(message.resourceSpans, (r) => count(r.scopeSpans, (s) => (s.spans ?? []).length));
+    const points = (m: any) => (m.gauge ?? m.sum ?? m.histogram ?? m.exponentialHistogram ?? m.summary)?.dataPoints?.length ?? 0;
+    return count(message.resourceMetrics, (r) => count(r.scopeMetrics, (s) => count(s.metrics, points)));
+  }
+
+  it('counts every export by signal, agent and outcome, and the records', async () => {
+    const post = async (signal: string, headers: Record<string, string>, body: Uint8Array) =>
+      (await app.handle({ method: 'POST', url: `/api/otel/v1/${signal}`, headers, body: bufferedBody(body) })).status;
+    const expected = new Map<string, number>();
+    const expectOne = (key: string) => expected.set(key, (expected.get(key) ?? 0) + 1);
+    const records = new Map<string, number>();
+    // N accepted: every fixture with a credential for its agent.
+    for (const f of fixtures()) {
+      expect(await post(f.signal, { 'content-type': f.contentType, authorization: await bearerFor(f.agent) }, f.body)).toBe(200);
+      expectOne(`${f.signal}|${f.agent}|accepted`);
+      records.set(`${f.signal}|${f.agent}`, (records.get(`${f.signal}|${f.agent}`) ?? 0) + recordsOf(f));
+    }
+    // M refused or failed, one of each kind.
+    const codex = await bearerFor('codex');
+    expect(await post('metrics', { 'content-type': 'application/x-protobuf' }, claudeMetrics.body)).toBe(401);
+    expectOne('metrics|unknown|refused_auth');
+    expect(await post('logs', { 'content-type': 'application/x-protobuf', authorization: codex }, Buffer.from('\xff\xff'))).toBe(400);
+    expectOne('logs|codex|refused_client');
+    expect(await post('metrics', { 'content-type': 'application/x-protobuf', authorization: codex }, Buffer.alloc(200_001))).toBe(413);
+    expectOne('metrics|codex|too_large');
+    ingest.script.push({ status: 503 });
+    expect(await post('metrics', { 'content-type': 'application/x-protobuf', authorization: codex }, claudeMetrics.body)).toBe(503);
+    expectOne('metrics|codex|upstream_retryable');
+    ingest.script.push({ status: 400, body: 'bad table' });
+    expect(await post('metrics', { 'content-type': 'application/x-protobuf', authorization: codex }, claudeMetrics.body)).toBe(400);
+    expectOne('metrics|codex|upstream_rejected');
+
+    const text = Buffer.from((await app.handle({ method: 'GET', url: '/api/metrics', headers: {}, body: bufferedBody(new Uint8Array()) })).body).toString();
+    const series = (name: string) =>
+      new Map([...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))].map((m) => [Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]])), Number(m[2])] as const).map(([labels, value]) => [Object.values(labels).join('|'), value]));
+    expect(series('relay_exports_total')).toEqual(expected);
+    expect([...expected].filter(([k]) => k.endsWith('|accepted')).reduce((n, [, v]) => n + v, 0)).toBe(fixtures().length);
+    const recordsOut = series('relay_records_out_total');
+    for (const [key, n] of records) expect(recordsOut.get(key), key).toBe(n);
+    expect(text).toMatch(/^relay_added_latency_seconds_count\{signal="metrics"\} \d+$/m);
+    expect(text).toMatch(/^relay_upstream_latency_seconds_bucket\{signal="logs",le="\+Inf"\} \d+$/m);
+    expect(text).toMatch(/^relay_exports_in_flight 0$/m);
+    expect(text).toMatch(/^relay_secret_reads_total\{source="key-vault",outcome="ok"\} \d+$/m);
+    expect(text).toMatch(/^relay_credential_cache_total\{result="hit"\} \d+$/m);
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ignore from 'ignore';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,41 @@ describe('settings', () => {
     const readme = read('README.md');
     const undocumented = [...read_].filter((name) => !readme.includes(`\`${name}\``));
     expect(undocumented).toEqual([]);
+  });
+
+  it("states in the README the defaults the code applies", () => {
+    // A README default is right when setting it explicitly changes nothing in what loadSettings returns.
+    const base = { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', UC_CATALOG: 'c', UC_SCHEMA: 's', UC_TABLE_PREFIX: 'p' };
+    const table = read('README.md').split('## Settings')[1]!.split('\n## ')[0]!;
+    const checked: string[] = [];
+    for (const row of table.split('\n').filter((line) => line.startsWith('| `'))) {
+      const [names, defaults] = row.split(' | ').map((cell) => cell.replace(/^\| /, ''));
+      if (!defaults!.startsWith('`')) continue; // "unset", "required ...", "set by ...": no literal default
+      const settingNames = [...names!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
+      const values = [...defaults!.split(';')[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.replace('${DATABRICKS_HOST}', base.DATABRICKS_HOST));
+      expect(values.length, row).toBe(settingNames.length);
+      settingNames.forEach((name, i) => {
+        expect(loadSettings({ ...base, [name]: values[i] }), `${name} = ${values[i]}`).toEqual(loadSettings(base));
+        checked.push(name);
+      });
+    }
+    expect(checked.length).toBeGreaterThan(35);
+  });
+
+  it('keeps every setting default in the code alone: settings parameters in main.bicep have none', () => {
+    const main = read('infra/main.bicep');
+    const block = main.slice(main.indexOf('var relaySettings = {'), main.indexOf('}', main.indexOf('var relaySettings = {')));
+    const feeding = new Set([...block.matchAll(/^\s+[A-Z][A-Z0-9_]+: (\w+)$/gm)].map((m) => m[1]!));
+    // Infrastructure facts rather than code defaults: the deployment's tenant.
+    const withDefaults = [...main.matchAll(/^param (\w+) \w+ = /gm)].map((m) => m[1]!).filter((p) => feeding.has(p) && p !== 'entraTenantId');
+    expect(withDefaults).toEqual([]);
+    expect(feeding.size).toBeGreaterThan(40);
+  });
+
+  it('passes empty setting values through to the app (only parameters left out are dropped)', () => {
+    const main = read('infra/main.bicep');
+    expect(main).toContain('filter(items(relaySettings), setting => setting.value != null)');
+    expect(main).not.toMatch(/!empty\(setting\.value\)/);
   });
 
   it('uses every parameter main.bicep declares', () => {
@@ -167,31 +202,34 @@ describe('what func azure functionapp publish uploads', () => {
   }
 
   beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')]);
+    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs')], { cwd: ROOT });
     published = funcignore.filter(walk(ROOT));
   }, 120_000);
 
-  it('contains the compiled entry point of every function, as package.json main names them', () => {
+  it('contains the bundled entry point of every function, as package.json main names them', () => {
     const main = (JSON.parse(read('package.json')) as { main: string }).main;
-    expect(main).toBe('dist/functions/*.js');
-    const functions = readdirSync(join(ROOT, 'functions')).map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`);
-    for (const entry of functions) {
-      expect(existsSync(join(ROOT, entry)), entry).toBe(true);
-      expect(published, entry).toContain(entry);
-    }
-    expect(published).toContain('dist/shared/app.js');
+    expect(main).toBe('dist/azure/*.js');
+    const functions = readdirSync(join(ROOT, 'functions')).map((f) => `dist/azure/${f.replace(/\.ts$/, '.js')}`);
+    for (const entry of functions) expect(published, entry).toContain(entry);
+    expect(published.filter((f) => /^dist\/azure\/[^/]+\.js$/.test(f)).sort()).toEqual(functions.sort());
   });
 
-  it('contains host.json, package.json, the SQL the app reads, and production node_modules', () => {
-    for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql']) expect(published).toContain(file);
-    expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(false);
+  it('contains host.json, package.json, the dashboard page and the SQL the app reads, and nothing from node_modules', () => {
+    for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql', 'dist/dashboard/dashboard.html']) expect(published).toContain(file);
+    expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(true);
+    expect(funcignore.ignores('node_modules/@duckdb/node-api/package.json')).toBe(true);
   });
 
-  it('leaves out tests, TypeScript sources, local settings and local state', () => {
-    expect(published.filter((f) => f.startsWith('test/') || f.startsWith('functions/') || f.startsWith('shared/'))).toEqual([]);
-    expect(published.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
-    for (const file of ['local.settings.json', 'local.settings.example.json', '.local/telemetry.duckdb', 'tsconfig.json', 'vitest.config.ts', '.ci/run']) {
+  it('leaves out tests, sources, the unbundled build, local settings and local state', () => {
+    expect(published.filter((f) => !f.startsWith('dist/azure/') && !f.startsWith('infra/sql/') && f !== 'dist/dashboard/dashboard.html' && f !== 'host.json' && f !== 'package.json')).toEqual([]);
+    expect(published.filter((f) => f.endsWith('.ts') || f.endsWith('.map'))).toEqual([]);
+    for (const file of ['local.settings.json', '.local/telemetry.duckdb', 'tsconfig.json', '.ci/run', 'dist/shared/app.js', 'infra/main.bicep']) {
       expect(funcignore.ignores(file), file).toBe(true);
     }
+  });
+
+  it('stays within 15 MB', () => {
+    const bytes = published.reduce((n, f) => n + statSync(join(ROOT, f)).size, 0);
+    expect(bytes).toBeLessThanOrEqual(15 * 1024 * 1024);
   });
 });

@@ -1,4 +1,4 @@
-import { BEARER_CHALLENGE, jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
+import { jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
 import { issueCredential, type SigningKeys } from '../identity/relay-credentials.js';
 import { SignInError, type SignedInUser, type UserSignIn } from '../identity/user-sign-in.js';
 import type { SecretCache } from '../secrets.js';
@@ -69,8 +69,7 @@ export function configHandler(deps: ConfigDeps): ConfigHandler {
       user = await deps.userSignIn(request.headers);
     } catch (err) {
       if (!(err instanceof SignInError)) throw err;
-      const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': BEARER_CHALLENGE } : { 'retry-after': '5' };
-      return jsonResponse(err.status, { error: err.message }, headers);
+      return jsonResponse(err.status, { error: err.message }, err.headers);
     }
     if (!agents.relayPublicUrl) return jsonResponse(503, { error: 'setting RELAY_PUBLIC_URL is not set: the relay does not know its public URL' });
 

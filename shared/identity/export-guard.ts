@@ -1,5 +1,5 @@
 import type { SignalName } from '../otlp/signals.js';
-import type { ProtobufParts } from '../relay/outcome.js';
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
 import type { Caller, CredentialVerifier } from './relay-credentials.js';
 import { compileRewrite, rewriteExport } from './rewrite-export.js';
 import { encodeIdentity, IDENTITY_NAMESPACES, STAMPED_KEYS } from './stamp-identity.js';

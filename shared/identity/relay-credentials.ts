@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { BEARER_CHALLENGE, Refusal } from '../http.js';
 import { AGENT_NAMES, type AgentName } from '../settings.js';
 
 /*
@@ -46,8 +47,15 @@ export interface Revocations {
   users: ReadonlySet<string>;
 }
 
-/** A refusal the client sees as 401; `reason` never contains the credential. */
-export class CredentialError extends Error {}
+/**
+ * A refusal the client sees as 401 with the bearer challenge (RFC 6750 section 3: `invalid_token` once a
+ * credential was presented); the message never contains the credential.
+ */
+export class CredentialError extends Refusal {
+  constructor(message: string, presented = true) {
+    super(401, message, { 'www-authenticate': presented ? `${BEARER_CHALLENGE}, error="invalid_token"` : BEARER_CHALLENGE });
+  }
+}
 
 export function signingKey(secret: string): SigningKey {
   const key = Buffer.from(secret, 'utf8');
@@ -120,6 +128,8 @@ export class CredentialVerifier {
   /** Verified credentials, valid while the key set is the same object (key providers keep it stable). */
   private readonly verified = new Map<string, { caller: Caller; keys: SigningKeys }>();
   private readonly now: () => number;
+  /** Checks answered from the cache and those that verified a signature (the relay's metrics read them). */
+  readonly cache = { hits: 0, misses: 0 };
 
   constructor(private readonly options: VerifierOptions) {
     this.now = options.now ?? Date.now;
@@ -127,13 +137,16 @@ export class CredentialVerifier {
 
   /** The caller named by an Authorization header, or a CredentialError saying why not. */
   async verify(authorization: string | undefined): Promise<Caller> {
-    if (!authorization) throw new CredentialError('missing credential: send Authorization: Bearer <relay credential>');
+    if (!authorization) throw new CredentialError('missing credential: send Authorization: Bearer <relay credential>', false);
     const match = BEARER.exec(authorization.trim());
     if (!match) throw new CredentialError('malformed credential: expected Authorization: Bearer <relay credential>');
     const token = match[1]!;
     const keys = await this.options.keys();
     let entry = this.verified.get(token);
-    if (!entry || entry.keys !== keys) {
+    if (entry && entry.keys === keys) {
+      this.cache.hits++;
+    } else {
+      this.cache.misses++;
       entry = { caller: await this.verifySignature(token, keys), keys };
       if (this.verified.size >= MAX_CACHED) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, entry);

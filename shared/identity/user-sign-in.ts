@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { BEARER_CHALLENGE, Refusal } from '../http.js';
 
 /*
  * Who is asking, for endpoints that act for a person (agent configs). Three ways, one chosen by
@@ -13,16 +14,15 @@ export interface SignedInUser {
   id: string;
   /** Email or UPN. */
   email: string;
+  /** App roles granted to the user (Entra `roles` claim); none locally. */
+  roles: readonly string[];
   source: 'entra' | 'easy-auth' | 'local';
 }
 
 /** A refusal: 401, or 503 when the keys to check the token cannot be had. Never contains the token. */
-export class SignInError extends Error {
-  constructor(
-    message: string,
-    readonly status: 401 | 503 = 401,
-  ) {
-    super(message);
+export class SignInError extends Refusal {
+  constructor(message: string, status: 401 | 503 = 401) {
+    super(status, message, status === 401 ? { 'www-authenticate': BEARER_CHALLENGE } : { 'retry-after': '5' });
   }
 }
 
@@ -60,7 +60,8 @@ export function entraSignIn(options: EntraOptions): UserSignIn {
     const id = typeof claims.oid === 'string' ? claims.oid : claims.sub;
     const email = [claims.preferred_username, claims.upn, claims.email, claims.unique_name].find((v): v is string => typeof v === 'string');
     if (!id || !email) throw new SignInError('access token names no user (oid/sub and preferred_username/upn/email expected)');
-    return { id, email, source: 'entra' };
+    const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+    return { id, email, roles, source: 'entra' };
   };
 }
 
@@ -83,7 +84,7 @@ export function easyAuthSignIn(): UserSignIn {
   return async (headers) => {
     const encoded = headers['x-ms-client-principal'];
     if (!encoded) throw new SignInError('sign-in required (App Service Authentication principal missing)');
-    let principal: { claims?: { typ?: string; val?: string }[] };
+    let principal: { claims?: { typ?: string; val?: string }[]; role_typ?: string };
     try {
       principal = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
     } catch {
@@ -93,11 +94,14 @@ export function easyAuthSignIn(): UserSignIn {
     const id = claim('http://schemas.microsoft.com/identity/claims/objectidentifier', 'oid') ?? headers['x-ms-client-principal-id'];
     const email = claim('preferred_username', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'upn', 'email', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress') ?? headers['x-ms-client-principal-name'];
     if (!id || !email) throw new SignInError('App Service Authentication principal names no user');
-    return { id, email, source: 'easy-auth' };
+    // App roles arrive as one claim each, typed by the principal's role_typ.
+    const roleTypes = new Set([principal.role_typ, 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role']);
+    const roles = (principal.claims ?? []).filter((c) => roleTypes.has(c.typ) && typeof c.val === 'string').map((c) => c.val!);
+    return { id, email, roles, source: 'easy-auth' };
   };
 }
 
 /** Local mode only: everyone is the configured local developer. */
 export function localSignIn(user: { id: string; email: string }): UserSignIn {
-  return async () => ({ ...user, source: 'local' });
+  return async () => ({ ...user, roles: [], source: 'local' });
 }

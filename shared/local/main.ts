@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../app.js';
+import { consoleSink, jsonLog } from '../log.js';
 import { loadSettings, SettingsError, type Env } from '../settings.js';
 import { localEnvironment } from './local-settings.js';
 import { serve } from './serve.js';
 import { startAzurite, type Azurite } from './start-azurite.js';
 
 /*
- * `npm start`: the same handlers the Functions host serves, on http://127.0.0.1:7071, without Azure
- * Functions Core Tools. Without DATABRICKS_HOST the relay forwards to the embedded ingest (DuckDB).
+ * `npm start`: the same route table and handlers the Functions host serves, on http://127.0.0.1:7071,
+ * without Azure Functions Core Tools. Without DATABRICKS_HOST the relay forwards to the embedded
+ * ingest (DuckDB). Unlike the host, a failed start ends the process with the reason: a developer is watching.
  * With the spool on and development storage (UseDevelopmentStorage=true, or nothing set), it starts
  * Azurite itself with its data in .local/azurite, and replays the spool on an interval (the
  * Functions host uses the spoolReplay timer instead).
@@ -20,11 +22,12 @@ async function main(): Promise<void> {
     azurite = await startAzurite({ location: '.local/azurite' });
     env = { ...env, AzureWebJobsStorage: azurite.connectionString };
   }
-  const app = await createApp(env, console);
+  const app = await createApp(env, jsonLog(consoleSink));
   const { settings } = app;
   const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort });
   console.info(`coding-agent-relay (${settings.mode} mode) on ${served.url}`);
   console.info(`  OTLP endpoint base: ${served.url}/api/otel   health: ${served.url}/api/health`);
+  console.info(`  usage dashboard: ${served.url}/api/dashboard   usage API: ${served.url}/api/usage`);
   if (app.telemetryDb) console.info(`  embedded ingest writes to DuckDB file ${settings.localDuckdbPath}`);
   if (azurite) console.info(`  spool in Azurite at ${azurite.blobEndpoint} (data in .local/azurite)`);
   let stopped = false;

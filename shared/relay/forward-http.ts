@@ -3,7 +3,8 @@ import zlib from 'node:zlib';
 import { Pool } from 'undici';
 import type { Signal } from '../otlp/signals.js';
 import { classifyUpstream } from './classify-upstream.js';
-import type { ForwardOutcome, ProtobufParts } from './outcome.js';
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
+import type { ForwardOutcome } from './outcome.js';
 
 const gzip = promisify(zlib.gzip);
 

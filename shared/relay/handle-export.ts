@@ -1,11 +1,12 @@
 import { codecFor, ExportTooLargeError, jsonCodec, OtlpDecodeError, type Codec } from '../otlp/codec.js';
 import { contentEncoding, CorruptBodyError, decompress, UnsupportedEncodingError, type ContentEncoding } from '../otlp/decompress.js';
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
 import { signalNamed, type Signal } from '../otlp/signals.js';
-import { BEARER_CHALLENGE, BodyTooLargeError, type PlainRequest, type PlainResponse } from '../http.js';
+import { BodyTooLargeError, Refusal, type PlainRequest, type PlainResponse } from '../http.js';
 import type { ExportGuard } from '../identity/export-guard.js';
-import { CredentialError, type Caller } from '../identity/relay-credentials.js';
+import type { Caller } from '../identity/relay-credentials.js';
 import { AtCapacityError, type Admission, type Ticket } from './admission.js';
-import type { Forward } from './outcome.js';
+import type { Forward, ForwardOutcome } from './outcome.js';
 import { errorResponse, outcomeResponse } from './respond.js';
 
 export interface ExportDeps {
@@ -18,7 +19,17 @@ export interface ExportDeps {
   forward: Forward;
 }
 
-export type ExportHandler = (signalName: string, request: PlainRequest) => Promise<PlainResponse>;
+/** What an observer (the relay's metrics and logs) learns of one export as it passes; all optional. */
+export interface ExportTrace {
+  authenticated(caller: Caller | undefined): void;
+  /** The body's size as received (before decompression), once read: a body never read counts 0. */
+  received(bytes: number): void;
+  /** The export as received (validated protobuf) and as it leaves, just before the upstream call. */
+  forwarding(protobuf: Uint8Array, parts: ProtobufParts): void;
+  forwarded(outcome: ForwardOutcome): void;
+}
+
+export type ExportHandler = (signalName: string, request: PlainRequest, trace?: ExportTrace) => Promise<PlainResponse>;
 
 const NOTHING = new Uint8Array();
 
@@ -30,7 +41,7 @@ const NOTHING = new Uint8Array();
  * Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
  */
 export function exportHandler(deps: ExportDeps): ExportHandler {
-  return async (signalName, request) => {
+  return async (signalName, request, trace) => {
     const codec = codecFor(request.headers['content-type']);
     const signal = signalNamed(signalName);
     if (!signal) return errorResponse(codec ?? jsonCodec, 404, `unknown signal "${signalName}" (use metrics, logs or traces)`);
@@ -44,13 +55,11 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
     try {
       caller = await deps.guard.authenticate(request.headers.authorization);
     } catch (err) {
-      if (err instanceof CredentialError) {
-        const error = request.headers.authorization ? `, error="invalid_token"` : '';
-        return errorResponse(codec, 401, err.message, { 'www-authenticate': `${BEARER_CHALLENGE}${error}` });
-      }
-      // The keys to check credentials are unavailable (Key Vault): ours to fix, the client may retry.
-      return errorResponse(codec, 503, 'relay cannot check credentials right now', { 'retry-after': '2' });
+      // A bad credential (401) or keys that cannot be read right now (503); anything else is a bug for the catch-all.
+      if (err instanceof Refusal) return errorResponse(codec, err.status, err.message, err.headers);
+      throw err;
     }
+    trace?.authenticated(caller);
     let encoding: ContentEncoding;
     try {
       encoding = contentEncoding(request.headers['content-encoding']);
@@ -62,18 +71,29 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
     const ticket = deps.admission.enter();
     if (!ticket) return atCapacity(codec);
     try {
-      return await admitted(deps, codec, signal, encoding, request, caller, ticket);
+      return await admitted(deps, codec, signal, encoding, request, caller, ticket, trace);
     } finally {
       ticket.release();
     }
   };
 }
 
-async function admitted(deps: ExportDeps, codec: Codec, signal: Signal, encoding: ContentEncoding, request: PlainRequest, caller: Caller | undefined, ticket: Ticket): Promise<PlainResponse> {
+async function admitted(
+  deps: ExportDeps,
+  codec: Codec,
+  signal: Signal,
+  encoding: ContentEncoding,
+  request: PlainRequest,
+  caller: Caller | undefined,
+  ticket: Ticket,
+  trace: ExportTrace | undefined,
+): Promise<PlainResponse> {
   const hold = (bytes: number) => ticket.hold(bytes);
   let body: Uint8Array;
   try {
-    body = await decompress(await request.body.read(deps.maxBodyBytes, hold), encoding, deps.maxBodyBytes, hold);
+    const received = await request.body.read(deps.maxBodyBytes, hold);
+    trace?.received(received.length);
+    body = await decompress(received, encoding, deps.maxBodyBytes, hold);
   } catch (err) {
     if (err instanceof BodyTooLargeError) return errorResponse(codec, 413, err.message);
     if (err instanceof AtCapacityError) return atCapacity(codec);
@@ -95,7 +115,10 @@ async function admitted(deps: ExportDeps, codec: Codec, signal: Signal, encoding
   let size = 0;
   for (const part of parts) size += part.length;
   if (size > deps.maxBodyBytes) return errorResponse(codec, 413, `export exceeds ${deps.maxBodyBytes} bytes once identity is stamped`);
-  return outcomeResponse(codec, signal, await deps.forward(signal, parts));
+  trace?.forwarding(protobuf, parts);
+  const outcome = await deps.forward(signal, parts);
+  trace?.forwarded(outcome);
+  return outcomeResponse(codec, signal, outcome);
 }
 
 function atCapacity(codec: Codec): PlainResponse {

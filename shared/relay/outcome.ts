@@ -1,3 +1,4 @@
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
 import type { Signal } from '../otlp/signals.js';
 
 /** What became of one export sent upstream: a value, never an exception (see forward-http.ts). */
@@ -6,12 +7,6 @@ export type ForwardOutcome =
   | { kind: 'retryable'; status: 429 | 503; retryAfterSeconds: number; reason: string }
   | { kind: 'unauthorized'; upstreamStatus: number }
   | { kind: 'rejected'; status: 400 | 413; reason: string };
-
-/**
- * An export as protobuf, in consecutive pieces: rewriting splices a few new bytes between untouched
- * ranges of the request, and sending the pieces as they are saves copying large bodies.
- */
-export type ProtobufParts = readonly Uint8Array[];
 
 /** Sends one protobuf export of a signal upstream. Decorators wrap it (token refresh, concurrency). */
 export type Forward = (signal: Signal, protobuf: ProtobufParts) => Promise<ForwardOutcome>;

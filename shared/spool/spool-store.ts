@@ -1,5 +1,5 @@
 import type { SignalName } from '../otlp/signals.js';
-import type { ProtobufParts } from '../relay/outcome.js';
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
 
 /** An export as the relay would have sent it upstream, kept until the upstream takes it. */
 export interface SpoolEntry {

@@ -39,7 +39,7 @@ export interface TableDdl {
   duckdb: string;
 }
 
-function projectRoot(): string {
+export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);

@@ -12,6 +12,8 @@ export interface DatabricksStoreOptions {
   tokens: TokenProvider;
   maxAttempts: number;
   statementTimeoutSeconds: number;
+  /** Total wall time the driver may spend retrying one request (its default is 15 minutes); reads that answer a person keep it short. */
+  driverRetryTimeoutMs?: number;
   warn: (message: string) => void;
 }
 
@@ -49,6 +51,7 @@ export function databricksUsageStore(options: DatabricksStoreOptions): UsageStor
       authType: 'external-token',
       getToken: () => options.tokens.token(),
       telemetryEnabled: false,
+      ...(options.driverRetryTimeoutMs === undefined ? {} : { retryMaxAttempts: 1, retriesTimeout: options.driverRetryTimeoutMs }),
     });
     const session = await (await connected).openSession({ configuration: { STATEMENT_TIMEOUT: String(options.statementTimeoutSeconds) } });
     try {

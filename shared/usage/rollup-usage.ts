@@ -12,11 +12,20 @@ const DAY_MS = 86_400_000;
 const NANOS_PER_DAY = 86_400_000_000_000n;
 const MAX_DAYS = 366;
 
-export class UsageRangeError extends Error {}
+/** A bad range, naming the parameter (`from` or `to`) to blame. */
+export class UsageRangeError extends Error {
+  constructor(
+    readonly parameter: 'from' | 'to',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
-function dayNumber(date: string, name: string): number {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
-    throw new UsageRangeError(`${name}: expected a date as YYYY-MM-DD, got "${date}"`);
+function dayNumber(date: string, name: 'from' | 'to'): number {
+  // Date.parse accepts 2026-02-31; the round trip does not.
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)) || new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) !== date) {
+    throw new UsageRangeError(name, `${name}: expected a date as YYYY-MM-DD, got "${date}"`);
   }
   return Date.parse(`${date}T00:00:00Z`) / DAY_MS;
 }
@@ -24,8 +33,12 @@ function dayNumber(date: string, name: string): number {
 /** The last `windowDays` UTC days up to and including the day of `now`: late exports are picked up. */
 export function recentDays(now: Date, windowDays: number): UsageRange {
   const today = Math.floor(now.getTime() / DAY_MS);
-  const iso = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
-  return { from: iso(today - windowDays + 1), to: iso(today) };
+  return { from: isoDay(today - windowDays + 1), to: isoDay(today) };
+}
+
+/** YYYY-MM-DD of a UTC day number (days since 1970-01-01). */
+export function isoDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** The range asked for: both ends, one day (`from` alone), or by default the recent window. */
@@ -34,11 +47,11 @@ export function requestedRange(from: string | undefined, to: string | undefined,
   return { from: from ?? recent.from, to: to ?? from ?? recent.to };
 }
 
-export function parseRange(range: UsageRange): { fromDay: number; toDay: number } {
+export function parseRange(range: UsageRange, maxDays = MAX_DAYS): { fromDay: number; toDay: number } {
   const fromDay = dayNumber(range.from, 'from');
   const toDay = dayNumber(range.to, 'to');
-  if (toDay < fromDay) throw new UsageRangeError(`from (${range.from}) is after to (${range.to})`);
-  if (toDay - fromDay + 1 > MAX_DAYS) throw new UsageRangeError(`at most ${MAX_DAYS} days at a time`);
+  if (toDay < fromDay) throw new UsageRangeError('from', `from (${range.from}) is after to (${range.to})`);
+  if (toDay - fromDay + 1 > maxDays) throw new UsageRangeError('to', `at most ${maxDays} days at a time (${range.from} to ${range.to} is ${toDay - fromDay + 1})`);
   return { fromDay, toDay };
 }
 

@@ -10,8 +10,8 @@ import { loadSettings, type Env } from '../../shared/settings.js';
 import { TEST_SIGNING_KEY } from '../credentials.js';
 
 const KEYS = { current: signingKey(TEST_SIGNING_KEY) };
-const BOB: SignedInUser = { id: 'bob-0001', email: 'bob@contoso.example', source: 'entra' };
-const CAROL: SignedInUser = { id: 'carol-0002', email: 'carol@contoso.example', source: 'entra' };
+const BOB: SignedInUser = { id: 'bob-0001', email: 'bob@contoso.example', roles: [], source: 'entra' };
+const CAROL: SignedInUser = { id: 'carol-0002', email: 'carol@contoso.example', roles: [], source: 'entra' };
 
 /** A sign-in that trusts an `x-test-user` header: the handler's own logic is what is under test. */
 const headerSignIn: UserSignIn = async (headers) => (headers['x-test-user'] === 'carol' ? CAROL : BOB);

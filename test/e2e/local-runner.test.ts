@@ -136,7 +136,7 @@ describe('npm start (local mode) end to end', () => {
   it('answers a malformed percent-encoding in the path with 400', async () => {
     const response = await fetch(`${base}/api/otel/v1/%E0%A4%A`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ code: 3, message: 'malformed percent-encoding in the path' });
+    expect(await response.json()).toEqual({ code: 3, message: 'malformed percent-encoding in the URL path' });
     expect((await fetch(`${base}/api/config/%ZZ`)).status).toBe(400);
   });
 

@@ -64,7 +64,7 @@ describe('issueCredential + CredentialVerifier', () => {
     ['not a JWT', 'Bearer abc', 'malformed credential: expected Authorization: Bearer <relay credential>'],
     ['garbage segments', 'Bearer aaa.bbb.ccc', 'malformed credential'],
   ])('refuses %s', async (_case, header, message) => {
-    await expect(verifier().verify(header)).rejects.toThrow(new CredentialError(message));
+    await expect(verifier().verify(header)).rejects.toThrow(new CredentialError(message, header !== undefined));
   });
 
   it('refuses an expired credential, also once cached', async () => {

@@ -41,7 +41,11 @@ const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 describe('entraSignIn', () => {
   it('returns the object id and UPN of a valid token', async () => {
-    expect(await signIn(bearer(await token()))).toEqual({ id: CLAIMS.oid, email: CLAIMS.preferred_username, source: 'entra' });
+    expect(await signIn(bearer(await token()))).toEqual({ id: CLAIMS.oid, email: CLAIMS.preferred_username, roles: [], source: 'entra' });
+  });
+
+  it('returns the app roles of the roles claim', async () => {
+    expect(await signIn(bearer(await token({ claims: { roles: ['Usage.Admin', 42, 'Other'] } })))).toMatchObject({ roles: ['Usage.Admin', 'Other'] });
   });
 
   it('accepts the v1 issuer of the tenant', async () => {
@@ -106,7 +110,18 @@ describe('easyAuthSignIn', () => {
 
   it('reads the user from x-ms-client-principal', async () => {
     const headers = { 'x-ms-client-principal': principal([{ typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: 'oid-1' }, { typ: 'preferred_username', val: 'bob@contoso.example' }]) };
-    expect(await easyAuthSignIn()(headers)).toEqual({ id: 'oid-1', email: 'bob@contoso.example', source: 'easy-auth' });
+    expect(await easyAuthSignIn()(headers)).toEqual({ id: 'oid-1', email: 'bob@contoso.example', roles: [], source: 'easy-auth' });
+  });
+
+  it('reads app roles typed by the principal role_typ', async () => {
+    const claims = [
+      { typ: 'oid', val: 'oid-1' },
+      { typ: 'preferred_username', val: 'bob@contoso.example' },
+      { typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role', val: 'Usage.Admin' },
+      { typ: 'groups', val: 'not-a-role' },
+    ];
+    const encoded = Buffer.from(JSON.stringify({ auth_typ: 'aad', role_typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role', claims })).toString('base64');
+    expect(await easyAuthSignIn()({ 'x-ms-client-principal': encoded })).toMatchObject({ roles: ['Usage.Admin'] });
   });
 
   it('refuses a request without the header', async () => {
@@ -116,6 +131,6 @@ describe('easyAuthSignIn', () => {
 
 describe('localSignIn', () => {
   it('is always the configured local developer', async () => {
-    expect(await localSignIn({ id: 'dev', email: 'dev@localhost' })({})).toEqual({ id: 'dev', email: 'dev@localhost', source: 'local' });
+    expect(await localSignIn({ id: 'dev', email: 'dev@localhost' })({})).toEqual({ id: 'dev', email: 'dev@localhost', roles: [], source: 'local' });
   });
 });

@@ -1,3 +1,4 @@
+import { silentLog } from '../../shared/log.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../shared/app.js';
@@ -20,7 +21,7 @@ import { bufferedBody } from '../../shared/http.js';
  * the recovery both drain at once, kept apart by blob leases.
  */
 
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = silentLog;
 const EXPORTS = 1000;
 const MINUTES = 10;
 

@@ -1,3 +1,4 @@
+import { silentLog } from '../../shared/log.js';
 import net from 'node:net';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { markedExport, markersIn, switchableIngest, testAzurite } from './fixtures.js';
 import { bufferedBody } from '../../shared/http.js';
 
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = silentLog;
 const tableFor = () => 'dev.coding_agents.agents_otel_logs';
 
 describe('spoolReplayer on Azurite', () => {

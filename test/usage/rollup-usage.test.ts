@@ -1,3 +1,4 @@
+import { silentLog } from '../../shared/log.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../shared/app.js';
 import { TelemetryDb } from '../../shared/local/telemetry-db.js';
@@ -11,7 +12,7 @@ import { bufferedBody } from '../../shared/http.js';
 
 const names = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents' };
 const TABLE = 'dev.coding_agents.agents_usage_daily';
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = silentLog;
 
 async function usageRows(store: UsageStore, where = 'TRUE') {
   return store.query(`SELECT * EXCLUDE (computed_at) FROM ${TABLE} WHERE ${where} ORDER BY usage_date, agent, user_id, model`, {});
