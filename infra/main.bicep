@@ -109,6 +109,8 @@ param usageStatementTimeoutSeconds string?
 @description('App role (Entra roles claim) whose holders read the usage of every user through GET /api/usage and the dashboard.')
 param usageAdminRole string?
 param usageMaxDays string?
+@description('The AI Gateway usage table the roll-up reads beside telemetry (needs the SELECT grant uc:init prints); empty: not read.')
+param aiGatewayUsageTable string?
 
 var suffix = uniqueString(resourceGroup().id, appName)
 var functionAppName = '${appName}-${take(suffix, 6)}'
@@ -221,6 +223,7 @@ var relaySettings = {
   READINESS_CACHE_SECONDS: readinessCacheSeconds
   USAGE_ADMIN_ROLE: usageAdminRole
   USAGE_MAX_DAYS: usageMaxDays
+  AI_GATEWAY_USAGE_TABLE: aiGatewayUsageTable
 }
 
 module api 'app/api.bicep' = {

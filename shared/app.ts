@@ -23,7 +23,7 @@ import { secretCacheFor } from './secrets.js';
 import { spoolFor, type ReplayReport, type SpoolStats } from './spool/index.js';
 import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
 import { tableName } from './sql/ddl.js';
-import type { UsageRange } from './usage/rollup-usage.js';
+import type { RollupResult, UsageRange } from './usage/rollup-usage.js';
 
 /*
  * The composition root: builds every part once per process from the settings and wires them. Routing
@@ -44,7 +44,7 @@ export interface App {
   /** GET /api/dashboard: the usage dashboard page. */
   dashboard: Handler;
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
-  runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
+  runUsage(range?: UsageRange): Promise<RollupResult>;
   /** GET /api/health (liveness) and ?ready=1 (readiness). */
   health: Handler;
   /** GET /api/metrics: the relay's own metrics in Prometheus text. */
@@ -194,13 +194,15 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
   // The usage modules (and with them @databricks/sql) load on first use: the relay never needs them.
   let usageParts: ReturnType<typeof loadUsage> | undefined;
   async function loadUsage() {
-    const [{ usageStoreFor, USAGE_NOT_CONFIGURED }, { usageHandler }, { usageReadHandler }, rollup] = await Promise.all([
+    const [{ usageStoreFor, USAGE_NOT_CONFIGURED }, { usageTablesFor }, { usageHandler }, { usageReadHandler }, rollup] = await Promise.all([
       import('./usage/usage-store-for.js'),
+      import('./usage/usage-tables.js'),
       import('./usage/handle-usage.js'),
       import('./usage/handle-usage-read.js'),
       import('./usage/rollup-usage.js'),
     ]);
     const warn = (reason: string) => log.warn('usage.retry', { reason });
+    const tables = usageTablesFor(settings);
     const store = usageStoreFor(settings, { telemetryDb, tokens, warn });
     if (store) closers.push(() => store.close());
     const readStore = usageStoreFor(settings, { telemetryDb, tokens, warn }, 'read');
@@ -208,8 +210,9 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     return {
       store,
       rollup,
+      tables,
       notConfigured: USAGE_NOT_CONFIGURED,
-      handle: usageHandler({ store, names, windowDays: settings.usage.windowDays }),
+      handle: usageHandler({ store, tables, windowDays: settings.usage.windowDays, warn: (reason) => log.warn('usage.rollup', { reason }) }),
       read: usageReadHandler({ store: readStore, names, userSignIn, adminRole: settings.usage.adminRole, maxDays: settings.usage.maxDays }),
     };
   }
@@ -267,9 +270,9 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     usageRead: async (request) => (await usage()).read(request),
     dashboard: async (request) => (await dashboard())(request),
     async runUsage(range) {
-      const { store, rollup, notConfigured } = await usage();
+      const { store, rollup, tables, notConfigured } = await usage();
       if (!store) throw new Error(notConfigured);
-      return rollup.rollupUsage(store, names, range ?? rollup.recentDays(new Date(), settings.usage.windowDays));
+      return rollup.rollupUsage(store, tables, range ?? rollup.recentDays(new Date(), settings.usage.windowDays), new Date(), (reason) => log.warn('usage.rollup', { reason }));
     },
     health,
     metrics: async () => ({

@@ -49,6 +49,8 @@ export interface UsageSettings {
   adminRole: string;
   /** Longest range, in days, GET /api/usage serves. */
   maxDays: number;
+  /** The AI Gateway's usage table read beside telemetry (three-part name); undefined: not read. */
+  gatewayUsageTable: string | undefined;
 }
 
 /** Where the spool's blobs live: the Functions app's own storage account (AzureWebJobsStorage). */
@@ -275,7 +277,23 @@ function agentSettings(env: Env, local: boolean, localPort: number): AgentConfig
 /** Azure Functions timers take 6-field NCRONTAB expressions (seconds first). */
 const NCRONTAB = /^\S+ \S+ \S+ \S+ \S+ \S+$/;
 
-function usageSettings(env: Env): UsageSettings {
+/** The gateway's usage system table in Databricks; locally the embedded stand-in (DuckDB reserves `system`). */
+export const DATABRICKS_GATEWAY_USAGE_TABLE = 'system.ai_gateway.usage';
+export const localGatewayUsageTable = (catalog: string) => `${catalog}.ai_gateway.usage`;
+
+/** Unset: the default for the mode; empty: off. Locally only the embedded stand-in exists. */
+function gatewayUsageTable(env: Env, local: boolean, catalog: string): string | undefined {
+  const raw = env.AI_GATEWAY_USAGE_TABLE;
+  if (raw !== undefined && raw.trim() === '') return undefined;
+  const fallback = local ? localGatewayUsageTable(catalog) : DATABRICKS_GATEWAY_USAGE_TABLE;
+  const value = raw === undefined ? fallback : raw.trim();
+  const part = IDENTIFIER.source.slice(1, -1);
+  if (!new RegExp(`^${part}\\.${part}\\.${part}$`).test(value)) invalid('AI_GATEWAY_USAGE_TABLE', 'a table name catalog.schema.table, or empty to turn it off');
+  if (local && value !== fallback) invalid('AI_GATEWAY_USAGE_TABLE', `${fallback} (the embedded stand-in) or empty in local mode`);
+  return value;
+}
+
+function usageSettings(env: Env, local: boolean, catalog: string): UsageSettings {
   const schedule = text(env, 'USAGE_SCHEDULE') ?? '0 15 0 * * *';
   if (!NCRONTAB.test(schedule) || !/^[0-9*/,\- A-Za-z]+$/.test(schedule)) invalid('USAGE_SCHEDULE', 'a 6-field NCRONTAB expression such as "0 15 0 * * *"');
   return {
@@ -286,6 +304,7 @@ function usageSettings(env: Env): UsageSettings {
     statementTimeoutSeconds: integer(env, 'USAGE_STATEMENT_TIMEOUT_SECONDS', 900, 10, 172_800),
     adminRole: matching(env, 'USAGE_ADMIN_ROLE', /^[A-Za-z0-9._:-]{1,120}$/, 'an app role value (letters, digits, . _ : -)', 'Usage.Admin'),
     maxDays: integer(env, 'USAGE_MAX_DAYS', 366, 1, 3660),
+    gatewayUsageTable: gatewayUsageTable(env, local, catalog),
   };
 }
 
@@ -337,13 +356,14 @@ export function loadSettings(env: Env): Settings {
   const maxBodyBytes = integer(env, 'OTLP_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 100 * 1024 * 1024);
   const local = databricksHost === undefined;
   const identifier = 'a SQL identifier (letters, digits, underscore; not starting with a digit)';
+  const ucCatalog = catalog(env, local, identifier);
   const secretName = 'a Key Vault secret name (letters, digits, dashes)';
   return {
     mode: local ? 'local' : 'databricks',
     databricksHost,
     otelIngestUrl: url(env, 'OTEL_INGEST_URL') ?? (local ? undefined : `${databricksHost}/api/2.0/otel`),
     ucTableHeader: matching(env, 'UC_TABLE_HEADER', HEADER_NAME, 'an HTTP header name', 'X-Databricks-UC-Table-Name'),
-    ucCatalog: catalog(env, local, identifier),
+    ucCatalog,
     ucSchema: matching(env, 'UC_SCHEMA', IDENTIFIER, identifier, local ? 'coding_agents' : undefined),
     ucTablePrefix: matching(env, 'UC_TABLE_PREFIX', IDENTIFIER, identifier, local ? 'agents' : undefined),
     keyVaultUrl: url(env, 'KEY_VAULT_URL'),
@@ -377,7 +397,7 @@ export function loadSettings(env: Env): Settings {
     },
     userSignIn: userSignIn(env, local),
     agents: agentSettings(env, local, integer(env, 'LOCAL_PORT', 7071, 0, 65_535)),
-    usage: usageSettings(env),
+    usage: usageSettings(env, local, ucCatalog),
     spool: spoolSettings(env, local),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',

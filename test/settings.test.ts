@@ -73,6 +73,24 @@ describe('loadSettings', () => {
     expect(loadSettings(databricks).agents.relayPublicUrl).toBeUndefined();
   });
 
+  it.each([
+    [{}, 'dev.ai_gateway.usage'],
+    [{ AI_GATEWAY_USAGE_TABLE: '' }, undefined],
+    [databricks, 'system.ai_gateway.usage'],
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: ' ' }, undefined],
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: 'ops.gateway.usage_copy' }, 'ops.gateway.usage_copy'],
+  ])('reads the AI Gateway usage table from %j', (env, table) => {
+    expect(loadSettings(env).usage.gatewayUsageTable).toBe(table);
+  });
+
+  it.each([
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: 'ai_gateway.usage' }, 'setting AI_GATEWAY_USAGE_TABLE: expected a table name catalog.schema.table, or empty to turn it off'],
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: 'system.ai_gateway.usage; DROP TABLE x' }, 'setting AI_GATEWAY_USAGE_TABLE: expected a table name catalog.schema.table, or empty to turn it off'],
+    [{ AI_GATEWAY_USAGE_TABLE: 'system.ai_gateway.usage' }, 'setting AI_GATEWAY_USAGE_TABLE: expected dev.ai_gateway.usage (the embedded stand-in) or empty in local mode'],
+  ])('refuses AI_GATEWAY_USAGE_TABLE in %j', (env, message) => {
+    expect(() => loadSettings(env)).toThrow(message);
+  });
+
   it('accepts a loopback http vault (emulators and tests)', () => {
     expect(loadSettings({ KEY_VAULT_URL: 'http://127.0.0.1:8443/' }).keyVaultUrl).toBe('http://127.0.0.1:8443');
   });

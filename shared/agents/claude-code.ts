@@ -1,5 +1,5 @@
 import type { ConfigContext, RenderedFile } from './config-context.js';
-import { otlpAuthorizationHeader } from './config-context.js';
+import { gatewayUserAgent, otlpAuthorizationHeader } from './config-context.js';
 
 /**
  * ~/.claude/settings.json: model traffic to the AI Gateway's Anthropic endpoint, telemetry (metrics
@@ -10,7 +10,8 @@ export function claudeCodeSettings(ctx: ConfigContext): RenderedFile {
   const env: Record<string, string> = {
     ANTHROPIC_BASE_URL: `${ctx.gatewayUrl}${ctx.settings.paths.anthropic}`,
     ANTHROPIC_MODEL: ctx.settings.models.claudeCode,
-    ANTHROPIC_CUSTOM_HEADERS: 'x-databricks-use-coding-agent-mode: true',
+    // Newline-separated; a User-Agent here replaces the SDK's (checked with Claude Code 2.1.197).
+    ANTHROPIC_CUSTOM_HEADERS: `x-databricks-use-coding-agent-mode: true\nUser-Agent: ${gatewayUserAgent('claude-code')}`,
     CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS: '1',
     CLAUDE_CODE_ENABLE_TELEMETRY: '1',
     OTEL_METRICS_EXPORTER: 'otlp',

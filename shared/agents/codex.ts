@@ -1,5 +1,5 @@
 import { stringify } from 'smol-toml';
-import type { ConfigContext, RenderedFile } from './config-context.js';
+import { gatewayUserAgent, type ConfigContext, type RenderedFile } from './config-context.js';
 
 export const CODEX_PROVIDER_ID = 'databricks';
 
@@ -14,6 +14,7 @@ export function codexConfig(ctx: ConfigContext): RenderedFile {
     name: 'Databricks AI Gateway',
     base_url: `${ctx.gatewayUrl}${ctx.settings.paths.openai}`,
     wire_api: 'responses',
+    http_headers: { 'User-Agent': gatewayUserAgent('codex') },
   };
   if (ctx.token.kind === 'secret') provider.experimental_bearer_token = ctx.token.value;
   else if (ctx.token.kind === 'helper') provider.auth = { command: 'sh', args: ['-c', ctx.token.command], timeout_ms: 30_000, refresh_interval_ms: 300_000 };

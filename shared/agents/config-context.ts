@@ -27,6 +27,15 @@ export interface RenderedFile {
   body: string;
 }
 
+/**
+ * The User-Agent the issued configs make each CLI send to the AI Gateway, which records it in
+ * system.ai_gateway.usage.user_agent: the usage roll-up classifies by it (infra/sql/usage_daily_rollup.sql).
+ * It replaces the CLI's own, so the gateway table loses the CLI's version.
+ */
+export function gatewayUserAgent(agent: 'claude-code' | 'codex' | 'gemini-cli'): string {
+  return `coding-agent-relay (${agent})`;
+}
+
 /** The header value agents send with every export (OTEL_EXPORTER_OTLP_HEADERS form: `name=value`). */
 export function otlpAuthorizationHeader(ctx: ConfigContext): string {
   return `Authorization=Bearer ${ctx.credential}`;

@@ -1,5 +1,5 @@
 import type { ConfigContext, RenderedFile } from './config-context.js';
-import { otlpAuthorizationHeader } from './config-context.js';
+import { gatewayUserAgent, otlpAuthorizationHeader } from './config-context.js';
 import { envFile } from './env-file.js';
 
 /**
@@ -17,6 +17,8 @@ export function geminiEnv(ctx: ConfigContext): RenderedFile {
     { name: 'GEMINI_MODEL', value: ctx.settings.models.geminiCli },
     { name: 'GOOGLE_GEMINI_BASE_URL', value: `${ctx.gatewayUrl}${ctx.settings.paths.gemini}` },
     { name: 'GEMINI_API_KEY_AUTH_MECHANISM', value: 'bearer' },
+    // Comma-separated Name:value pairs; a User-Agent here replaces the CLI's (checked with Gemini CLI 0.61.0).
+    { name: 'GEMINI_CLI_CUSTOM_HEADERS', value: `User-Agent:${gatewayUserAgent('gemini-cli')}` },
     ...token,
     { name: 'OTEL_EXPORTER_OTLP_HEADERS', value: otlpAuthorizationHeader(ctx) },
   ]);

@@ -13,7 +13,8 @@ import { TelemetryDb } from '../../shared/local/telemetry-db.js';
 import { duckdbUsageStore } from '../../shared/usage/duckdb-usage-store.js';
 import { recentDays, rollupUsage } from '../../shared/usage/rollup-usage.js';
 import { fakeModelApis, USAGE } from '../fakes/model-apis.js';
-import type { FakeServer } from '../fakes/http-server.js';
+import type { FakeServer, RecordedRequest } from '../fakes/http-server.js';
+import { gatewayRows, type GatewayRequest } from '../usage/builders.js';
 import { TEST_SIGNING_KEY } from '../credentials.js';
 import { agentClis } from './agent-clis.js';
 
@@ -188,28 +189,46 @@ describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: 
     expect(rows.filter((r) => r.table === 'agents_otel_logs').length).toBeGreaterThan(0);
   });
 
-  it('rolls that telemetry up to exactly the tokens the model API reported, per request', async () => {
-    const names = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents' };
+  it('rolls telemetry and the gateway record up to one priced row per agent, Cursor included, with the tokens the model API reported', async () => {
+    const names = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents', gatewayUsage: 'dev.ai_gateway.usage' };
     const db = await TelemetryDb.open(runner().dbPath, names);
     try {
+      // The gateway's record of each model call the CLIs made (as the AI Gateway would log it, with the
+      // User-Agent they really sent), and one Cursor request, into the local stand-in of its usage table.
+      const calls = models().requests.filter((r) => AGENT_RUNS.some((run) => agents.includes(run.agent) && run.modelCall.test(r.url)));
+      await gatewayRows(db, names.gatewayUsage, [
+        ...calls.map((call, i) => gatewayRecordOf(call, `call-${i}`, LOCAL_USER.email)),
+        { requestId: 'cursor-1', at: new Date().toISOString(), requester: LOCAL_USER.email, userAgent: 'Go-http-client/2.0', url: `${models().url}/cursor/v1/chat/completions`, model: 'databricks-gpt-5-2', input: 1000, output: 50, cacheRead: 200 },
+      ]);
       const store = duckdbUsageStore(db.connection);
-      await rollupUsage(store, names, recentDays(new Date(), 2));
+      const result = await rollupUsage(store, names, recentDays(new Date(), 2));
       const rows = await store.query(
-        `SELECT agent, sum(requests) AS requests, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cache_read_tokens) AS cached, min(token_source) AS source, min(user_email) AS email
+        `SELECT agent, count(*) AS model_rows, sum(requests) AS requests, sum(gateway_requests) AS gateway_requests, sum(telemetry_requests) AS telemetry_requests,
+           sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_usd) AS cost, min(tokens_source) AS source, min(user_id) AS user_id,
+           sum(telemetry_input_tokens) AS t_input, sum(telemetry_output_tokens) AS t_output, sum(telemetry_cache_read_tokens) AS t_cached, min(telemetry_source) AS t_source, min(user_email) AS email
          FROM dev.coding_agents.agents_usage_daily WHERE model <> '' GROUP BY agent ORDER BY agent`,
         {},
       );
+      expect(rows.map((r) => r.agent)).toEqual([...agents, 'cursor'].sort());
+      expect(result.unpriced).toEqual({ rows: 0, models: [] });
       const perRequest: Record<string, [number, number, number]> = {
         'claude-code': [USAGE.anthropic.input, USAGE.anthropic.output, USAGE.anthropic.cacheRead],
         codex: [USAGE.openai.input, USAGE.openai.output, USAGE.openai.cached],
         'gemini-cli': [USAGE.gemini.prompt, USAGE.gemini.candidates, 0],
       };
-      expect(rows.map((r) => r.agent)).toEqual(agents);
       for (const row of rows) {
-        const n = Number(row.requests);
-        const [input, output, cached] = perRequest[String(row.agent)]!;
-        expect(n, String(row.agent)).toBeGreaterThan(0);
-        expect([Number(row.input), Number(row.output), Number(row.cached ?? 0), row.source, row.email], String(row.agent)).toEqual([
+        const agent = String(row.agent);
+        // One row per agent: the telemetry and the gateway's record of the same calls met on it.
+        expect([Number(row.model_rows), row.source, row.user_id, Number(row.cost) > 0, Number(row.input) > 0, Number(row.output) > 0], agent).toEqual([
+          1, 'gateway', LOCAL_USER.id, true, true, true,
+        ]);
+        if (agent === 'cursor') continue;
+        const n = calls.filter((c) => AGENT_RUNS.find((r) => r.agent === agent)!.modelCall.test(c.url)).length;
+        const [input, output, cached] = perRequest[agent]!;
+        expect(n, agent).toBeGreaterThan(0);
+        expect([Number(row.gateway_requests), Number(row.telemetry_requests), Number(row.t_input), Number(row.t_output), Number(row.t_cached ?? 0), row.t_source, row.email], agent).toEqual([
+          n,
+          n,
           n * input,
           n * output,
           n * cached,
@@ -221,7 +240,28 @@ describe.each<{ tokenSource: string; env: Record<string, string>; gatewayToken: 
       db.close();
     }
   });
+
+  it('sends the AI Gateway the User-Agent its config sets, which the roll-up classifies by', () => {
+    for (const run of AGENT_RUNS.filter((r) => agents.includes(r.agent))) {
+      const call = models().requests.find((r) => run.modelCall.test(r.url));
+      expect(call?.headers['user-agent'], run.agent).toBe(`coding-agent-relay (${run.agent})`);
+    }
+  });
 });
+
+/** The AI Gateway's usage row for a model call the fake answered (tokens as test/fakes/model-apis.ts reports them). */
+function gatewayRecordOf(call: RecordedRequest, requestId: string, requester: string): GatewayRequest {
+  const common = { requestId, at: new Date().toISOString(), requester, userAgent: String(call.headers['user-agent']), url: call.url };
+  if (call.url.includes('/anthropic/')) {
+    // Counted as Databricks' ucode reads the table: cache reads and writes within input_tokens.
+    const { input, output, cacheRead, cacheCreation } = USAGE.anthropic;
+    return { ...common, model: JSON.parse(call.body.toString()).model, input: input + cacheRead + cacheCreation, output, cacheRead, cacheCreation };
+  }
+  if (call.url.includes('/gemini/')) {
+    return { ...common, model: /models\/([^/:]+):/.exec(call.url)![1]!, input: USAGE.gemini.prompt, output: USAGE.gemini.candidates };
+  }
+  return { ...common, model: JSON.parse(call.body.toString()).model, input: USAGE.openai.input, output: USAGE.openai.output, cacheRead: USAGE.openai.cached };
+}
 
 describe('install.sh', () => {
   const { dir, runner } = localRelay({});
