@@ -48,7 +48,10 @@ param databricksWarehouseHttpPath string?
 // ---- relay ----
 param secretCacheTtlSeconds string?
 param secretMaxStaleSeconds string?
+param keyVaultTimeoutMs string?
 param otlpMaxBodyBytes string?
+param otlpMaxEntries string?
+param relayMaxBufferedBytes string?
 param upstreamGzip string?
 param upstreamTimeoutMs string?
 param upstreamMaxSockets string?
@@ -180,11 +183,14 @@ var relaySettings = {
   DATABRICKS_WAREHOUSE_HTTP_PATH: databricksWarehouseHttpPath
   SECRET_CACHE_TTL_SECONDS: secretCacheTtlSeconds
   SECRET_MAX_STALE_SECONDS: secretMaxStaleSeconds
+  KEY_VAULT_TIMEOUT_MS: keyVaultTimeoutMs
   OTLP_MAX_BODY_BYTES: otlpMaxBodyBytes
+  OTLP_MAX_ENTRIES: otlpMaxEntries
   UPSTREAM_GZIP: upstreamGzip
   UPSTREAM_TIMEOUT_MS: upstreamTimeoutMs
   UPSTREAM_MAX_SOCKETS: upstreamMaxSockets
   RELAY_MAX_INFLIGHT: relayMaxInflight
+  RELAY_MAX_BUFFERED_BYTES: relayMaxBufferedBytes
   RELAY_AUTH: relayAuth
   RELAY_SIGNING_KEY_SECRET_NAME: relaySigningKeySecretName
   RELAY_SIGNING_KEY_PREVIOUS_SECRET_NAME: relaySigningKeyPreviousSecretName

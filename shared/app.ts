@@ -17,7 +17,7 @@ import { relayMetricsPipeline } from './observe/relay-metrics.js';
 import { signalNamed, type Signal } from './otlp/signals.js';
 import { httpUpstream } from './relay/forward-http.js';
 import { exportHandler } from './relay/handle-export.js';
-import { withConcurrencyLimit } from './relay/with-concurrency-limit.js';
+import { admission } from './relay/admission.js';
 import { withTokenRefresh } from './relay/with-token-refresh.js';
 import { appRouter } from './route-request.js';
 import { secretCacheFor } from './secrets.js';
@@ -138,7 +138,7 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     const db = await TelemetryDb.open(settings.localDuckdbPath, names);
     closers.push(() => db.close());
     const handler = embeddedIngest({ db, token: await tokens.token(), tableHeader: settings.ucTableHeader, maxBodyBytes: settings.maxBodyBytes });
-    const ingest = await serve(handler, { host: '127.0.0.1', port: 0, maxBodyBytes: settings.maxBodyBytes });
+    const ingest = await serve(handler, { host: '127.0.0.1', port: 0 });
     closers.push(() => ingest.close());
     ingestUrl = `${ingest.url}${INGEST_BASE_PATH}`;
     telemetryDb = db;
@@ -160,7 +160,8 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     tableFor,
     log: { info: (message) => log.info('spool.replay', { reason: message }), warn: (message) => log.warn('spool.event', { reason: message }) },
   });
-  const forward = withConcurrencyLimit(spool?.writer ?? withToken, settings.maxInflight);
+  // Exports in flight are capped before the body is read (admission in exportHandler), not here.
+  const forward = spool?.writer ?? withToken;
   const credentialKeys = credentialSecrets(secrets, settings.credentialSecretNames);
   const verifier = settings.relayAuth === 'credential' ? new CredentialVerifier(credentialKeys) : undefined;
   const guard = exportGuard({
@@ -181,7 +182,14 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     },
   });
   closers.push(() => telemetry.close());
-  const exportSignal = observeExports(exportHandler({ maxBodyBytes: settings.maxBodyBytes, guard, forward }), telemetry.metrics, { logAccepted: settings.observability.logAcceptedExports });
+  const exportOf = exportHandler({
+    maxBodyBytes: settings.maxBodyBytes,
+    maxEntries: settings.maxEntries,
+    admission: admission(settings.maxInflight, settings.maxBufferedBytes),
+    guard,
+    forward,
+  });
+  const exportSignal = observeExports(exportOf, telemetry.metrics, { logAccepted: settings.observability.logAcceptedExports });
 
   const userSignIn = userSignInFor(settings.userSignIn);
   const config = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (reason) => log.warn('config.refused', { reason }) });

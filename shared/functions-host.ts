@@ -1,8 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { AppHost } from './app-host.js';
 import { fromFunctionsRequest, toFunctionsResponse } from './functions-adapter.js';
-import { jsonResponse, Refusal, type PlainRequest } from './http.js';
-import { consoleSink, jsonLog, redact, type Log, type LogSink } from './log.js';
+import { Refusal } from './http.js';
+import { consoleSink, jsonLog, type Log, type LogSink } from './log.js';
 import { refusalResponse, respondRoute } from './respond-route.js';
 import type { Route } from './routes.js';
 
@@ -28,13 +28,8 @@ function invocationLog(context: InvocationContext): Log {
 
 export async function serveHttp(route: Route, request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const log = invocationLog(context);
-  let plain: PlainRequest;
-  try {
-    plain = await fromFunctionsRequest(request);
-  } catch (err) {
-    log.warn('request.unreadable', { route: route.name, status: 400, reason: redact((err as Error).message) });
-    return toFunctionsResponse(jsonResponse(400, { error: 'request body could not be read' }));
-  }
+  // The body is read by the route, if it wants it; a body that cannot be read is a 400 Refusal there.
+  const plain = fromFunctionsRequest(request);
   const app = await host.current();
   if (app instanceof Refusal) return toFunctionsResponse(refusalResponse(route, plain, app));
   return toFunctionsResponse(await respondRoute(route, plain, () => route.handle(app, plain, request.params, log), log));

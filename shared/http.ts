@@ -5,7 +5,34 @@ export interface PlainRequest {
   url: string;
   /** Header names in lower case. */
   headers: Record<string, string | undefined>;
-  body: Uint8Array;
+  /** Not read yet: a handler reads it (bounded) only once the headers say the request is worth it. */
+  body: RequestBody;
+}
+
+/** A request body, read on demand. */
+export interface RequestBody {
+  /** The Content-Length the client declared; undefined when it sent none (chunked). */
+  readonly declaredLength: number | undefined;
+  /**
+   * The whole body. Past `maxBytes` it throws BodyTooLargeError, having kept no more than `maxBytes`
+   * (a declared length over the limit is refused before reading). `onChunk` is told each chunk's size
+   * before the chunk is kept and may throw to stop reading.
+   */
+  read(maxBytes: number, onChunk?: (bytes: number) => void): Promise<Uint8Array>;
+}
+
+export class BodyTooLargeError extends Error {}
+
+/** A body already in memory (tests, callers that hold the bytes). */
+export function bufferedBody(bytes: Uint8Array): RequestBody {
+  return {
+    declaredLength: bytes.length,
+    async read(maxBytes, onChunk) {
+      if (bytes.length > maxBytes) throw new BodyTooLargeError(`body exceeds ${maxBytes} bytes`);
+      onChunk?.(bytes.length);
+      return bytes;
+    },
+  };
 }
 
 export interface PlainResponse {

@@ -6,7 +6,8 @@ import { isLoopbackUrl, type Env, type Settings } from './settings.js';
 /** Where secret values live: Azure Key Vault in Azure, the environment locally. */
 export interface SecretSource {
   readonly kind: 'key-vault' | 'environment';
-  read(name: string): Promise<string>;
+  /** Reads one secret; gives up (SecretUnavailableError) once `signal` aborts. */
+  read(name: string, signal?: AbortSignal): Promise<string>;
 }
 
 /*
@@ -36,16 +37,17 @@ export function keyVaultSource(vaultUrl: string, credential: TokenCredential): S
   });
   return {
     kind: 'key-vault',
-    async read(name) {
+    async read(name, signal) {
       try {
-        const secret = await client.getSecret(name);
+        const secret = await client.getSecret(name, { abortSignal: signal });
         if (secret.value === undefined) throw new SecretNotFoundError(`secret "${name}" has no value in Key Vault`);
         return secret.value;
       } catch (err) {
         if (err instanceof SecretNotFoundError) throw err;
-        const e = err as { statusCode?: number; code?: string };
+        const e = err as { statusCode?: number; code?: string; name?: string };
         if (e.statusCode === 404) throw new SecretNotFoundError(`secret "${name}" not found in Key Vault`);
-        throw new SecretUnavailableError(`cannot read secret "${name}" from Key Vault (${e.statusCode ?? e.code ?? 'network error'})`);
+        const why = signal?.aborted ? 'timed out' : (e.statusCode ?? e.code ?? 'network error');
+        throw new SecretUnavailableError(`cannot read secret "${name}" from Key Vault (${why})`);
       }
     },
   };
@@ -72,6 +74,8 @@ export interface SecretCacheOptions {
   ttlMs: number;
   /** How long past the TTL a value may still be served while the source is failing. */
   maxStaleMs: number;
+  /** Longest wait for one read of the source; a read still pending then fails. */
+  timeoutMs: number;
   now?: () => number;
   warn?: (message: string) => void;
 }
@@ -81,17 +85,25 @@ interface Entry {
   /** A missing optional secret reads as '' and is cached like a value, so Key Vault is not asked on every request. */
   optional: boolean;
   fetchedAt: number;
-  /** While serving a stale value after a failed refresh, the next refresh waits until then. */
+  /** After a failed read, the source is not asked again before then (backoff). */
   retryAt: number;
+  /** Consecutive failed reads, for the backoff. */
+  failures: number;
+  /** The last failure, repeated to callers without a usable value until `retryAt`. */
+  error?: Error;
   inflight?: Promise<string>;
 }
 
-/** After a failed refresh, a stale value is served this long before the source is asked again. */
-const STALE_RETRY_MS = 5000;
+/** Backoff after failed reads: 1 s, 2 s, 4 s ... up to 30 s. */
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
 
 /**
- * Secrets in memory with a TTL. Concurrent readers share one fetch; a source outage is bridged with
- * the last good value for `maxStaleMs`; `invalidate` drops a value the upstream refused (rotation).
+ * Secrets in memory with a TTL. Concurrent readers share one read of the source, and no read waits
+ * longer than `timeoutMs`. A value past its TTL is still served at once while it is refreshed in the
+ * background (and for `maxStaleMs` while the source fails), so a hanging or failing Key Vault never
+ * holds up a request for a secret the process already has. Failed reads are retried with backoff.
+ * `invalidate` drops a value the upstream refused (rotation).
  */
 export class SecretCache {
   private readonly entries = new Map<string, Entry>();
@@ -118,42 +130,66 @@ export class SecretCache {
   private read(name: string, optional: boolean): Promise<string> {
     let entry = this.entries.get(name);
     if (!entry) {
-      entry = { optional, fetchedAt: 0, retryAt: 0 };
+      entry = { optional, fetchedAt: 0, retryAt: 0, failures: 0 };
       this.entries.set(name, entry);
     }
+    const now = this.now();
     if (entry.value !== undefined) {
-      const now = this.now();
       const age = now - entry.fetchedAt;
       if (age < this.options.ttlMs) return Promise.resolve(entry.value);
-      if (now < entry.retryAt && age < this.options.ttlMs + this.options.maxStaleMs) return Promise.resolve(entry.value);
+      if (age < this.options.ttlMs + this.options.maxStaleMs) {
+        // Serve what we have; refresh in the background unless one is running or backing off.
+        if (!entry.inflight && now >= entry.retryAt) entry.inflight = this.refresh(name, entry);
+        return Promise.resolve(entry.value);
+      }
+    } else if (entry.error && now < entry.retryAt && !entry.inflight) {
+      return Promise.reject(entry.error);
     }
     return (entry.inflight ??= this.refresh(name, entry));
   }
 
   invalidate(name: string): void {
     const entry = this.entries.get(name);
-    if (entry) entry.value = undefined;
+    if (entry) Object.assign(entry, { value: undefined, retryAt: 0, error: undefined });
   }
 
   private async refresh(name: string, entry: Entry): Promise<string> {
     this.fetches++;
     try {
-      const value = await this.source.read(name).catch((err: unknown) => {
+      const value = await this.readSource(name).catch((err: unknown) => {
         if (entry.optional && err instanceof SecretNotFoundError) return '';
         throw err;
       });
-      Object.assign(entry, { value, fetchedAt: this.now(), retryAt: 0 });
+      Object.assign(entry, { value, fetchedAt: this.now(), retryAt: 0, failures: 0, error: undefined });
       return value;
     } catch (err) {
       const now = this.now();
+      entry.failures++;
+      entry.retryAt = now + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (entry.failures - 1));
+      entry.error = err as Error;
       const usable = entry.value !== undefined && now - entry.fetchedAt < this.options.ttlMs + this.options.maxStaleMs;
-      if (!usable || err instanceof SecretNotFoundError) throw err;
-      entry.retryAt = now + STALE_RETRY_MS;
+      if (!usable || err instanceof SecretNotFoundError) {
+        entry.value = undefined;
+        throw err;
+      }
       this.options.warn?.(`serving cached secret "${name}" past its TTL: ${(err as Error).message}`);
       return entry.value!;
     } finally {
       entry.inflight = undefined;
     }
+  }
+
+  /** One read of the source, given up after `timeoutMs` even if the source ignores the abort. */
+  private readSource(name: string): Promise<string> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new SecretUnavailableError(`cannot read secret "${name}" (${this.source.kind}: no answer within ${this.options.timeoutMs} ms)`));
+      }, this.options.timeoutMs);
+    });
+    return Promise.race([this.source.read(name, controller.signal), timeout]).finally(() => clearTimeout(timer));
   }
 }
 
@@ -165,5 +201,10 @@ export function secretCacheFor(settings: Settings, env: Env, warn: (message: str
   const source = settings.keyVaultUrl
     ? keyVaultSource(settings.keyVaultUrl, new DefaultAzureCredential({ managedIdentityClientId: settings.azureClientId }))
     : environmentSource(env);
-  return new SecretCache(observe(source), { ttlMs: settings.secretCacheTtlMs, maxStaleMs: settings.secretMaxStaleMs, warn });
+  return new SecretCache(observe(source), {
+    ttlMs: settings.secretCacheTtlMs,
+    maxStaleMs: settings.secretMaxStaleMs,
+    timeoutMs: settings.keyVaultTimeoutMs,
+    warn,
+  });
 }

@@ -90,7 +90,13 @@ export interface Settings {
   secretNames: { databricksToken: string; databricksClientId: string; databricksClientSecret: string };
   secretCacheTtlMs: number;
   secretMaxStaleMs: number;
+  /** Longest wait for one Key Vault read; requests with a cached value never wait for one. */
+  keyVaultTimeoutMs: number;
   maxBodyBytes: number;
+  /** Resource entries one export may hold (agents send one or a few). */
+  maxEntries: number;
+  /** Request bytes (as received and as decompressed) all exports in flight may hold together. */
+  maxBufferedBytes: number;
   upstreamGzip: boolean;
   upstreamTimeoutMs: number;
   upstreamMaxSockets: number;
@@ -347,8 +353,16 @@ export function tableNames(settings: Settings): TableNames {
   return { catalog: settings.ucCatalog, schema: settings.ucSchema, prefix: settings.ucTablePrefix };
 }
 
+/** A body held as received and as decompressed must fit the budget on its own. */
+function maxBufferedBytes(env: Env, maxBodyBytes: number): number {
+  const value = integer(env, 'RELAY_MAX_BUFFERED_BYTES', 256 * 1024 * 1024, 2048, 16 * 1024 * 1024 * 1024);
+  if (value < 2 * maxBodyBytes) invalid('RELAY_MAX_BUFFERED_BYTES', `at least twice OTLP_MAX_BODY_BYTES (${2 * maxBodyBytes})`);
+  return value;
+}
+
 export function loadSettings(env: Env): Settings {
   const databricksHost = url(env, 'DATABRICKS_HOST');
+  const maxBodyBytes = integer(env, 'OTLP_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 100 * 1024 * 1024);
   const local = databricksHost === undefined;
   const identifier = 'a SQL identifier (letters, digits, underscore; not starting with a digit)';
   const ucCatalog = catalog(env, local, identifier);
@@ -371,7 +385,10 @@ export function loadSettings(env: Env): Settings {
     },
     secretCacheTtlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, 1, 86_400) * 1000,
     secretMaxStaleMs: integer(env, 'SECRET_MAX_STALE_SECONDS', 3600, 0, 604_800) * 1000,
-    maxBodyBytes: integer(env, 'OTLP_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    keyVaultTimeoutMs: integer(env, 'KEY_VAULT_TIMEOUT_MS', 3000, 100, 60_000),
+    maxBodyBytes,
+    maxEntries: integer(env, 'OTLP_MAX_ENTRIES', 1000, 1, 1_000_000),
+    maxBufferedBytes: maxBufferedBytes(env, maxBodyBytes),
     upstreamGzip: boolean(env, 'UPSTREAM_GZIP', false),
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 5000, 100, 60_000),
     upstreamMaxSockets: integer(env, 'UPSTREAM_MAX_SOCKETS', 64, 1, 1024),

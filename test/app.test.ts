@@ -10,6 +10,7 @@ import { fixture, fixtures } from './fixtures.js';
 import { fromOtlpJson } from '../shared/otlp/otlp-json.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from './credentials.js';
 import { signalNamed } from '../shared/otlp/signals.js';
+import { bufferedBody } from '../shared/http.js';
 
 const silent = silentLog;
 const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
@@ -51,7 +52,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   });
 
   it('forwards with the vault-held token and the table for the signal', async () => {
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: bufferedBody(claudeMetrics.body) });
     expect(response.status).toBe(200);
     const sent = ingest.requests.at(-1)!;
     expect(sent.headers.authorization).toBe('Bearer dapi-vault-held');
@@ -64,7 +65,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
 
   it('refuses an export without a credential and forwards nothing', async () => {
     const before = ingest.requests.length;
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: bufferedBody(claudeMetrics.body) });
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer realm="coding-agent-relay"');
     expect(ingest.requests.length).toBe(before);
@@ -75,7 +76,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
       method: 'POST',
       url: '/api/otel/v1/logs',
       headers: { 'content-type': 'application/x-protobuf', authorization: auth, 'x-databricks-uc-table-name': 'main.other.steal' },
-      body: fixture('claude-code-2.1.197.logs.pb').body,
+      body: bufferedBody(fixture('claude-code-2.1.197.logs.pb').body),
     });
     const sent = ingest.requests.at(-1)!;
     expect(sent.headers.authorization).toBe('Bearer dapi-vault-held');
@@ -85,7 +86,7 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
   it('picks up a rotated token after the upstream refuses the old one', async () => {
     vault.secrets.set('relay-databricks-token', 'dapi-rotated');
     ingest.script.push({ status: 401 });
-    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: claudeMetrics.body });
+    const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: auth }, body: bufferedBody(claudeMetrics.body) });
     expect(response.status).toBe(200);
     expect(ingest.requests.slice(-2).map((r) => r.headers.authorization)).toEqual(['Bearer dapi-vault-held', 'Bearer dapi-rotated']);
   });
@@ -94,16 +95,16 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
     ingest.script.push({ status: 400, headers: { 'content-type': 'application/x-protobuf' }, body: otlpType('RpcStatus').encode({ code: 3, message: 'bad table' }).finish() });
     ingest.script.push({ status: 503 });
     for (let i = 0; i < 2; i++) {
-      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json', authorization: auth }, body: Buffer.from('{"resourceMetrics":[{}]}') });
+      const response = await app.handle({ method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/json', authorization: auth }, body: bufferedBody(Buffer.from('{"resourceMetrics":[{"scopeMetrics":[{}]}]}')) });
       expect(Buffer.from(response.body).toString()).not.toContain('dapi');
     }
-    const health = await app.handle({ method: 'GET', url: '/api/health', headers: {}, body: new Uint8Array() });
+    const health = await app.handle({ method: 'GET', url: '/api/health', headers: {}, body: bufferedBody(new Uint8Array()) });
     expect(JSON.parse(Buffer.from(health.body).toString())).toMatchObject({ mode: 'databricks', secrets: 'key-vault', relayAuth: 'relay credential required' });
     expect(Buffer.from(health.body).toString()).not.toContain('dapi');
   });
 
   it('answers unknown routes with 404', async () => {
-    expect((await app.handle({ method: 'GET', url: '/api/nope', headers: {}, body: new Uint8Array() })).status).toBe(404);
+    expect((await app.handle({ method: 'GET', url: '/api/nope', headers: {}, body: bufferedBody(new Uint8Array()) })).status).toBe(404);
   });
 });
 
@@ -144,7 +145,7 @@ describe('the relay’s own metrics after a replay of the agent fixtures', () =>
 
   it('counts every export by signal, agent and outcome, and the records', async () => {
     const post = async (signal: string, headers: Record<string, string>, body: Uint8Array) =>
-      (await app.handle({ method: 'POST', url: `/api/otel/v1/${signal}`, headers, body })).status;
+      (await app.handle({ method: 'POST', url: `/api/otel/v1/${signal}`, headers, body: bufferedBody(body) })).status;
     const expected = new Map<string, number>();
     const expectOne = (key: string) => expected.set(key, (expected.get(key) ?? 0) + 1);
     const records = new Map<string, number>();
@@ -169,7 +170,7 @@ describe('the relay’s own metrics after a replay of the agent fixtures', () =>
     expect(await post('metrics', { 'content-type': 'application/x-protobuf', authorization: codex }, claudeMetrics.body)).toBe(400);
     expectOne('metrics|codex|upstream_rejected');
 
-    const text = Buffer.from((await app.handle({ method: 'GET', url: '/api/metrics', headers: {}, body: new Uint8Array() })).body).toString();
+    const text = Buffer.from((await app.handle({ method: 'GET', url: '/api/metrics', headers: {}, body: bufferedBody(new Uint8Array()) })).body).toString();
     const series = (name: string) =>
       new Map([...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))].map((m) => [Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]])), Number(m[2])] as const).map(([labels, value]) => [Object.values(labels).join('|'), value]));
     expect(series('relay_exports_total')).toEqual(expected);
@@ -182,4 +183,67 @@ describe('the relay’s own metrics after a replay of the agent fixtures', () =>
     expect(text).toMatch(/^relay_secret_reads_total\{source="key-vault",outcome="ok"\} \d+$/m);
     expect(text).toMatch(/^relay_credential_cache_total\{result="hit"\} \d+$/m);
   });
+});
+
+describe('createApp with a Key Vault that hangs', () => {
+  const saved = { ...process.env };
+  let vault: FakeKeyVault;
+  let identity: FakeServer & { env: Record<string, string> };
+  let ingest: FakeIngest;
+  let app: App;
+
+  beforeAll(async () => {
+    vault = await fakeKeyVault({ 'databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    identity = await fakeManagedIdentity();
+    ingest = await fakeDatabricksIngest();
+    Object.assign(process.env, identity.env);
+    app = await createApp(
+      {
+        DATABRICKS_HOST: 'https://adb-123.4.azuredatabricks.net',
+        OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`,
+        KEY_VAULT_URL: vault.url,
+        UC_CATALOG: 'main',
+        UC_SCHEMA: 'telemetry',
+        UC_TABLE_PREFIX: 'agents',
+        SECRET_CACHE_TTL_SECONDS: '1',
+        KEY_VAULT_TIMEOUT_MS: '500',
+      },
+      silent,
+    );
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([vault.close(), identity.close(), ingest.close()]);
+    process.env = saved;
+  });
+
+  const exportAs = async (who = ALICE) =>
+    app.handle({
+      method: 'POST',
+      url: '/api/otel/v1/metrics',
+      headers: { 'content-type': 'application/x-protobuf', authorization: await bearerFor('claude-code', who) },
+      body: bufferedBody(claudeMetrics.body),
+    });
+
+  it('answers every export with a cached token within the vault timeout, and recovers by itself', async () => {
+    expect((await exportAs()).status).toBe(200);
+    vault.hang = true;
+    await new Promise((r) => setTimeout(r, 1100)); // every cached secret is past its TTL now
+    const started = Date.now();
+    const statuses = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => exportAs(i % 2 === 0 ? ALICE : { userId: `user-${i}`, email: `user-${i}@contoso.example` })).map((p) => p.then((r) => r.status)),
+    );
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    // Back to normal: refreshed within the backoff, a rotated token is used without a restart.
+    vault.hang = false;
+    vault.secrets.set('databricks-token', 'dapi-rotated');
+    const deadline = Date.now() + 8000;
+    while (ingest.requests.at(-1)!.headers.authorization !== 'Bearer dapi-rotated' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await exportAs()).status).toBe(200);
+    }
+    expect(ingest.requests.at(-1)!.headers.authorization).toBe('Bearer dapi-rotated');
+  }, 15_000);
 });

@@ -20,7 +20,7 @@ beforeEach(async () => {
 afterEach(() => workspace.close());
 
 function provider(now: () => number = Date.now) {
-  const secrets = new SecretCache(environmentSource({ DATABRICKS_CLIENT_ID: 'sp-id', DATABRICKS_CLIENT_SECRET: 'sp-secret' }), { ttlMs: 60_000, maxStaleMs: 0 });
+  const secrets = new SecretCache(environmentSource({ DATABRICKS_CLIENT_ID: 'sp-id', DATABRICKS_CLIENT_SECRET: 'sp-secret' }), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
   return oauthM2MTokenProvider(secrets, { host: workspace.url, clientIdSecret: 'databricks-client-id', clientSecretSecret: 'databricks-client-secret', now });
 }
 

@@ -7,6 +7,7 @@ describe('loadSettings', () => {
   it('defaults to local mode with the embedded ingest', () => {
     const settings = loadSettings({});
     expect(settings).toMatchObject({ mode: 'local', otelIngestUrl: undefined, ucCatalog: 'dev', ucTableHeader: 'X-Databricks-UC-Table-Name', maxBodyBytes: 20 * 1024 * 1024 });
+    expect(settings).toMatchObject({ keyVaultTimeoutMs: 3000, maxEntries: 1000, maxBufferedBytes: 256 * 1024 * 1024 });
   });
 
   it('derives the ingest URL from the workspace in Databricks mode', () => {
@@ -23,6 +24,9 @@ describe('loadSettings', () => {
     [{ UC_TABLE_HEADER: 'X Bad: header' }, 'setting UC_TABLE_HEADER: expected an HTTP header name'],
     [{ OTLP_MAX_BODY_BYTES: '20MB' }, 'setting OTLP_MAX_BODY_BYTES: expected an integer from 1024 to 104857600'],
     [{ UPSTREAM_GZIP: 'yes' }, 'setting UPSTREAM_GZIP: expected true or false'],
+    [{ KEY_VAULT_TIMEOUT_MS: '0' }, 'setting KEY_VAULT_TIMEOUT_MS: expected an integer from 100 to 60000'],
+    [{ OTLP_MAX_ENTRIES: '0' }, 'setting OTLP_MAX_ENTRIES: expected an integer from 1 to 1000000'],
+    [{ RELAY_MAX_BUFFERED_BYTES: '41943039' }, 'setting RELAY_MAX_BUFFERED_BYTES: expected at least twice OTLP_MAX_BODY_BYTES (41943040)'],
     [{ DATABRICKS_AUTH: 'oauth-m2m' }, 'setting DATABRICKS_AUTH: expected pat when DATABRICKS_HOST is unset (oauth-m2m mints tokens at the workspace)'],
     [{ DATABRICKS_AUTH: 'password' }, 'setting DATABRICKS_AUTH: expected one of pat, oauth-m2m'],
     [{ DATABRICKS_TOKEN_SECRET_NAME: 'bad_name' }, 'setting DATABRICKS_TOKEN_SECRET_NAME: expected a Key Vault secret name (letters, digits, dashes)'],

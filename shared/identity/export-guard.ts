@@ -1,14 +1,17 @@
 import type { SignalName } from '../otlp/signals.js';
 import type { ProtobufParts } from '../otlp/protobuf-parts.js';
 import type { Caller, CredentialVerifier } from './relay-credentials.js';
-import { rewriteExport } from './rewrite-export.js';
-import { encodeIdentity, STAMPED_KEYS } from './stamp-identity.js';
+import { compileRewrite, rewriteExport } from './rewrite-export.js';
+import { encodeIdentity, IDENTITY_NAMESPACES, STAMPED_KEYS } from './stamp-identity.js';
 
 /** What the export pipeline asks of identity: who is calling, and the export as it may leave. */
 export interface ExportGuard {
   /** The verified caller; undefined when credentials are off (local mode, RELAY_AUTH=none). Throws CredentialError. */
   authenticate(authorization: string | undefined): Promise<Caller | undefined>;
-  /** Stamps the caller's identity into every resource and removes denied attributes. */
+  /**
+   * Removes the client's identity attributes and denied attributes, stamps the caller's identity into
+   * every resource and leaves out entries that carry no data. No parts: nothing left to forward.
+   */
   protect(signal: SignalName, protobuf: Uint8Array, caller: Caller | undefined): ProtobufParts;
 }
 
@@ -18,23 +21,37 @@ export interface ExportGuardOptions {
   deniedLogAttributes: ReadonlySet<string>;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 export function exportGuard(options: ExportGuardOptions): ExportGuard {
   const stamps = new WeakMap<Caller, Uint8Array>();
-  const dropWhenStamping = new Set([...options.deniedResourceAttributes, ...STAMPED_KEYS]);
+  const { deniedResourceAttributes: resource, deniedLogAttributes: logRecord } = options;
+  const stamping = compileRewrite(
+    {
+      resource: { exact: new Set([...resource, ...STAMPED_KEYS]), prefixes: IDENTITY_NAMESPACES },
+      logRecord: { exact: logRecord, prefixes: IDENTITY_NAMESPACES },
+      elsewhere: { exact: NONE, prefixes: IDENTITY_NAMESPACES },
+      dropEmptyEntries: true,
+    },
+    true,
+  );
+  // Without a caller (RELAY_AUTH=none) there is no identity to protect: only the deny lists apply.
+  const unstamped =
+    resource.size === 0 && logRecord.size === 0
+      ? undefined
+      : compileRewrite(
+          { resource: { exact: resource, prefixes: [] }, logRecord: { exact: logRecord, prefixes: [] }, elsewhere: { exact: NONE, prefixes: [] }, dropEmptyEntries: false },
+          false,
+        );
   return {
     authenticate: async (authorization) => options.verifier?.verify(authorization),
     protect(signal, protobuf, caller) {
-      let stamp: Uint8Array | undefined;
       if (caller) {
-        stamp = stamps.get(caller);
+        let stamp = stamps.get(caller);
         if (!stamp) stamps.set(caller, (stamp = encodeIdentity(caller)));
+        return rewriteExport(stamping[signal], protobuf, stamp);
       }
-      if (!stamp && options.deniedResourceAttributes.size === 0 && options.deniedLogAttributes.size === 0) return [protobuf];
-      return rewriteExport(signal, protobuf, {
-        stamp,
-        dropResourceKeys: stamp ? dropWhenStamping : options.deniedResourceAttributes,
-        dropLogKeys: options.deniedLogAttributes,
-      });
+      return unstamped ? rewriteExport(unstamped[signal], protobuf, undefined) : [protobuf];
     },
   };
 }

@@ -10,6 +10,13 @@ export const STAMPED_ATTRIBUTES = {
 
 export const STAMPED_KEYS: ReadonlySet<string> = new Set(Object.values(STAMPED_ATTRIBUTES));
 
+/**
+ * Attribute namespaces that state who the user is (OpenTelemetry semantic conventions `user.*` and
+ * `enduser.*`). Identity is the relay's alone to state: a client's attributes in them are removed at
+ * every level before the verified identity is stamped.
+ */
+export const IDENTITY_NAMESPACES: readonly string[] = ['user.', 'enduser.'];
+
 const Resource = otlpType('Resource');
 
 /**

@@ -1,7 +1,7 @@
 import { constantTimeEqual } from '../constant-time.js';
 import { jsonResponse, type Handler } from '../http.js';
 import { protobufCodec } from '../otlp/codec.js';
-import { decompress } from '../otlp/decompress.js';
+import { contentEncoding, decompress } from '../otlp/decompress.js';
 import { signalNamed } from '../otlp/signals.js';
 import { errorResponse } from '../relay/respond.js';
 import { otlpRows } from './otlp-rows.js';
@@ -41,7 +41,7 @@ export function embeddedIngest(options: EmbeddedIngestOptions): Handler {
     }
     let decoded: object;
     try {
-      const body = await decompress(request.body, request.headers['content-encoding'], options.maxBodyBytes);
+      const body = await decompress(await request.body.read(options.maxBodyBytes), contentEncoding(request.headers['content-encoding']), options.maxBodyBytes);
       decoded = signal.request.decode(body);
     } catch (err) {
       return errorResponse(protobufCodec, 400, `cannot decode ${signal.request.name}: ${(err as Error).message}`);

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const app = await createApp(env, jsonLog(consoleSink));
   const { settings } = app;
-  const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort, maxBodyBytes: settings.maxBodyBytes });
+  const served = await serve(app.handle, { host: '127.0.0.1', port: settings.localPort });
   console.info(`coding-agent-relay (${settings.mode} mode) on ${served.url}`);
   console.info(`  OTLP endpoint base: ${served.url}/api/otel   health: ${served.url}/api/health`);
   console.info(`  usage dashboard: ${served.url}/api/dashboard   usage API: ${served.url}/api/usage`);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Handler } from '../http.js';
+import { streamBody } from '../stream-body.js';
 
 export interface Served {
   server: http.Server;
@@ -9,45 +10,54 @@ export interface Served {
 }
 
 /**
- * Serves a plain handler over node:http on loopback. Bodies (chunked or not) are read up to
- * `maxBodyBytes + 1`: a longer one reaches the handler cut at that length, so the handler answers
- * 413 in the caller's encoding, and the connection is closed instead of reading the rest.
+ * How long a client may take, so that slow or silent connections (slowloris) cannot pile up: all the
+ * request headers within `headersMs` (a connection that sends nothing gets 408 then too), the whole
+ * request within `requestMs`, both checked every `checkEveryMs`; an idle keep-alive connection is
+ * closed after `keepAliveMs`.
  */
-export async function serve(handler: Handler, options: { host: string; port: number; maxBodyBytes: number }): Promise<Served> {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let truncated = false;
-    const respond = async () => {
-      const response = await handler({
+export interface ServerTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+  checkEveryMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 60_000, keepAliveMs: 65_000, checkEveryMs: 1_000 };
+
+/**
+ * Serves a plain handler over node:http on loopback. The handler gets the body unread and reads it
+ * (bounded) only if it wants it; a body left unread or cut at a limit is not drained: the response
+ * says `Connection: close` and the connection is closed once it is sent.
+ */
+export async function serve(handler: Handler, options: { host: string; port: number; timeouts?: ServerTimeouts }): Promise<Served> {
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const server = http.createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: timeouts.checkEveryMs,
+    },
+    (req, res) => {
+      const length = req.headers['content-length'];
+      const body = streamBody(req, length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined);
+      void handler({
         method: req.method ?? 'GET',
         url: req.url ?? '/',
         // Node already lower-cases names and joins repeated headers; set-cookie (an array) is never read.
         headers: req.headers as Record<string, string | undefined>,
-        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-      }).catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from('internal error\n') }));
-      res.writeHead(response.status, { ...response.headers, 'content-length': response.body.length, ...(truncated ? { connection: 'close' } : {}) });
-      res.end(response.body);
-      if (truncated) res.on('finish', () => req.destroy());
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (truncated) return;
-      size += chunk.length;
-      if (size > options.maxBodyBytes) {
-        chunks.push(chunk.subarray(0, chunk.length - (size - options.maxBodyBytes - 1)));
-        truncated = true;
-        req.pause();
-        void respond();
-      } else {
-        chunks.push(chunk);
-      }
-    });
-    req.on('end', () => {
-      if (!truncated) void respond();
-    });
-    req.on('error', () => res.destroy());
-  });
-  server.keepAliveTimeout = 65_000;
+        body,
+      })
+        .catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from('internal error\n') }))
+        .then((response) => {
+          if (res.destroyed) return;
+          const unread = !body.finished && req.headers['content-length'] !== '0' && req.method !== 'GET' && req.method !== 'HEAD';
+          res.writeHead(response.status, { ...response.headers, 'content-length': response.body.length, ...(unread ? { connection: 'close' } : {}) });
+          res.end(response.body);
+          if (unread) res.on('finish', () => body.discard());
+        });
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, resolve);

@@ -16,6 +16,7 @@ export type ObservedExportHandler = (signalName: string, request: PlainRequest, 
 class Trace implements ExportTrace {
   caller: Caller | undefined;
   protobuf: Uint8Array | undefined;
+  bytesIn = 0;
   bytesOut = 0;
   outcome: ForwardOutcome | undefined;
   forwardedAt = 0;
@@ -23,6 +24,10 @@ class Trace implements ExportTrace {
 
   authenticated(caller: Caller | undefined): void {
     this.caller = caller;
+  }
+
+  received(bytes: number): void {
+    this.bytesIn = bytes;
   }
 
   forwarding(protobuf: Uint8Array, parts: ProtobufParts): void {
@@ -85,7 +90,7 @@ export function observeExports(handle: ExportHandler, metrics: RelayMetrics, opt
         outcome,
         recordsIn,
         recordsOut: outcome === 'accepted' ? recordsIn : 0,
-        bytesIn: request.body.length,
+        bytesIn: trace.bytesIn,
         bytesOut: trace.bytesOut,
         seconds,
         upstreamSeconds: trace.upstreamSeconds,

@@ -16,11 +16,11 @@ export function observeSecrets(source: SecretSource, log: Log): ObservedSecretSo
   const count = (outcome: string) => counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
   return {
     kind: source.kind,
-    async read(name) {
+    async read(name, signal) {
       const started = performance.now();
       const durationMs = () => Math.round((performance.now() - started) * 10) / 10;
       try {
-        const value = await source.read(name);
+        const value = await source.read(name, signal);
         count('ok');
         log.info('secret.read', { secret: name, source: source.kind, outcome: 'ok', durationMs: durationMs() });
         return value;

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { ExportTooLargeError, OtlpDecodeError } from './errors.js';
 import type { MessageType } from './schema.js';
 
 /*
@@ -8,8 +9,6 @@ import type { MessageType } from './schema.js';
  * accepted), enums as integers (names accepted), trace and span ids as hex, other bytes as base64,
  * unknown keys ignored. Decoding is strict so that nothing is silently altered on the way to protobuf.
  */
-
-export class OtlpDecodeError extends Error {}
 
 /** Byte fields the OTLP/JSON mapping carries as hex instead of base64. */
 const HEX_FIELDS = new Set(['traceId', 'spanId', 'parentSpanId']);
@@ -43,9 +42,85 @@ function fail(path: string, expected: string): never {
   throw new OtlpDecodeError(`${path || 'body'}: expected ${expected}`);
 }
 
+/** Messages nest no deeper than this (the same bound as the protobuf reader's). */
+const MAX_DEPTH = 64;
+
 /** Converts an OTLP/JSON value of `type` into a message object `type.encode` accepts. */
-export function fromOtlpJson(type: MessageType, json: unknown, path = ''): Record<string, unknown> {
+export function fromOtlpJson(type: MessageType, json: unknown): Record<string, unknown> {
+  return messageFromJson(type, json, '', 0);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Throws ExportTooLargeError when a top-level list of `type` (the export's entries) holds more than
+ * `maxEntries` items, found by scanning the bytes before JSON.parse: parsing first would build every
+ * one of millions of `{}` entries (measured: over 100 ms per MiB) only to refuse them. Malformed JSON is
+ * left for JSON.parse to report.
+ */
+export function checkJsonEntries(type: MessageType, body: Uint8Array, maxEntries: number): void {
+  if (body.length < 3 * maxEntries) return; // too short to hold more: `{},` per entry at least
+  const fields = fieldsByJsonKey(type);
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let depth = 0;
+  let keyStart = -1;
+  let keyEnd = -1;
+  let counted: protobuf.Field | undefined;
+  let items = 0;
+  let inItem = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === QUOTE) {
+      // Strings are most of the bytes: skip to the closing quote natively (one not escaped by an odd run of backslashes).
+      const start = i;
+      for (;;) {
+        i = bytes.indexOf(QUOTE, i + 1);
+        if (i < 0) return; // unterminated: JSON.parse says so
+        let slashes = 0;
+        while (bytes[i - 1 - slashes] === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+      }
+      if (depth === 1) [keyStart, keyEnd] = [start, i + 1];
+      if (counted && depth === 2 && !inItem) (inItem = true), items++;
+    } else if (c === 0x7b || c === 0x5b) {
+      // { or [
+      if (counted && depth === 2 && !inItem) (inItem = true), items++;
+      if (depth === 1 && c === 0x5b) {
+        counted = fields.get(jsonKey(body, keyStart, keyEnd));
+        if (!counted?.repeated) counted = undefined;
+        items = 0;
+        inItem = false;
+      }
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 1) counted = undefined;
+    } else if (c === 0x2c) {
+      if (depth === 2) inItem = false;
+    } else if (c > 0x20 && counted && depth === 2 && !inItem) {
+      inItem = true; // a number, true, false or null
+      items++;
+    }
+    if (items > maxEntries) throw new ExportTooLargeError(`export holds more than ${maxEntries} ${counted!.name} entries`);
+  }
+}
+
+/** The text of the JSON string between `start` and `end` (quotes included). */
+function jsonKey(body: Uint8Array, start: number, end: number): string {
+  if (start < 0) return '';
+  const raw = Buffer.from(body.buffer, body.byteOffset + start, end - start);
+  if (!raw.includes(BACKSLASH)) return raw.toString('utf8', 1, raw.length - 1);
+  try {
+    return JSON.parse(raw.toString('utf8')) as string;
+  } catch {
+    return '';
+  }
+}
+
+function messageFromJson(type: MessageType, json: unknown, path: string, depth: number): Record<string, unknown> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(path, `a JSON object (${type.name})`);
+  if (depth > MAX_DEPTH) throw new OtlpDecodeError(`${path}: nested deeper than ${MAX_DEPTH} levels`);
   const out: Record<string, unknown> = {};
   const fields = fieldsByJsonKey(type);
   for (const [key, value] of Object.entries(json as JsonObject)) {
@@ -54,17 +129,17 @@ export function fromOtlpJson(type: MessageType, json: unknown, path = ''): Recor
     const at = path ? `${path}.${key}` : key;
     if (field.repeated) {
       if (!Array.isArray(value)) fail(at, 'an array');
-      out[field.name] = value.map((item, i) => fromJsonValue(field, item, `${at}[${i}]`));
+      out[field.name] = value.map((item, i) => fromJsonValue(field, item, `${at}[${i}]`, depth));
     } else {
-      out[field.name] = fromJsonValue(field, value, at);
+      out[field.name] = fromJsonValue(field, value, at, depth);
     }
   }
   return out;
 }
 
-function fromJsonValue(field: protobuf.Field, value: Json, path: string): unknown {
+function fromJsonValue(field: protobuf.Field, value: Json, path: string, depth: number): unknown {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return fromOtlpJson(resolved, value, path);
+  if (resolved instanceof protobuf.Type) return messageFromJson(resolved, value, path, depth + 1);
   if (resolved instanceof protobuf.Enum) return enumFromJson(resolved, value, path);
   const t = field.type;
   if (t === 'string') return typeof value === 'string' ? value : fail(path, 'a string');

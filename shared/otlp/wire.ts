@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
+import { ExportTooLargeError } from './errors.js';
 import type { MessageType } from './schema.js';
 
 /*
@@ -19,12 +20,22 @@ interface FieldRule {
   utf8: boolean;
   /** Repeated numeric fields may also arrive packed (length-delimited). */
   packable: boolean;
+  /**
+   * For a field that is not repeated: its bit among the message's single fields (members of one oneof
+   * share a bit). Protobuf parsers keep the last of repeated occurrences while a reader of the first
+   * would see something else, so a second occurrence is refused (the guard must read what the upstream reads).
+   */
+  singleBit: number;
 }
 
 interface MessageRule {
   name: string;
-  fields: Map<number, FieldRule>;
+  /** The fields by number (OTLP numbers are small: an array beats a map here). */
+  byNumber: (FieldRule | undefined)[];
 }
+
+/** The largest field number protobuf allows. */
+const MAX_FIELD_NUMBER = 2 ** 29 - 1;
 
 const WIRE_TYPE: Record<string, 0 | 1 | 5> = {
   int32: 0, int64: 0, uint32: 0, uint64: 0, sint32: 0, sint64: 0, bool: 0,
@@ -37,66 +48,108 @@ const rules = new WeakMap<MessageType, MessageRule>();
 function ruleFor(type: MessageType): MessageRule {
   let rule = rules.get(type);
   if (rule) return rule;
-  rule = { name: type.name, fields: new Map() };
+  rule = { name: type.name, byNumber: [] };
   rules.set(type, rule); // before recursing: the schema is recursive (AnyValue)
+  const bits = new Map<string, number>();
   for (const field of type.fieldsArray) {
+    const slot = field.repeated ? undefined : (field.partOf?.name ?? field.name);
+    if (slot !== undefined && !bits.has(slot)) bits.set(slot, 1 << bits.size);
+    if (bits.size > 31) throw new Error(`${type.name} has more single fields than the duplicate check tracks`);
     const resolved = field.resolvedType;
     const isMessage = resolved instanceof protobuf.Type;
     const wireType = isMessage || field.type === 'string' || field.type === 'bytes' ? 2 : resolved instanceof protobuf.Enum ? 0 : WIRE_TYPE[field.type]!;
-    rule.fields.set(field.id, {
+    rule.byNumber[field.id] = {
       name: field.name,
       wireType,
       message: isMessage ? ruleFor(resolved) : undefined,
       utf8: field.type === 'string',
       packable: field.repeated && wireType !== 2,
-    });
+      singleBit: slot === undefined ? 0 : bits.get(slot)!,
+    };
   }
   return rule;
 }
 
 const MAX_DEPTH = 64;
 
-/** Throws WireFormatError unless `bytes` is a well-formed `type` message (unknown fields allowed). */
-export function validateWire(type: MessageType, bytes: Uint8Array): void {
-  const reader = protobuf.Reader.create(bytes);
-  try {
-    walk(reader, ruleFor(type), bytes.length, 0);
-  } catch (err) {
-    if (err instanceof WireFormatError) throw err;
-    throw new WireFormatError(`${(err as Error).message} (offset ${reader.pos})`);
-  }
+/**
+ * Throws WireFormatError unless `bytes` is a well-formed `type` message (unknown fields allowed, groups
+ * and repeated single fields not), and ExportTooLargeError as soon as the message holds more than
+ * `maxEntries` top-level entries (before walking the rest).
+ */
+export function validateWire(type: MessageType, bytes: Uint8Array, maxEntries = Infinity): void {
+  walk(bytes, 0, bytes.length, ruleFor(type), 0, maxEntries);
 }
 
-function walk(reader: protobuf.Reader, rule: MessageRule, end: number, depth: number): void {
+/** Where the last varint read ended (read by the caller at once: saves allocating a pair per varint). */
+let varintEnd = 0;
+
+/** A varint's value (exact up to 2^53, which tags and lengths never reach), its end in `varintEnd`. */
+function readVarint(buf: Uint8Array, pos: number, end: number, rule: MessageRule): number {
+  if (pos >= end) throw new WireFormatError(`${rule.name} is cut short (offset ${pos})`);
+  let byte = buf[pos++]!;
+  if (byte < 0x80) {
+    varintEnd = pos;
+    return byte;
+  }
+  let value = byte & 0x7f;
+  let scale = 128;
+  for (let i = 1; ; i++) {
+    if (pos >= end) throw new WireFormatError(`${rule.name} is cut short (offset ${pos})`);
+    if (i === 10) throw new WireFormatError(`${rule.name} holds a varint longer than 10 bytes (offset ${pos})`);
+    byte = buf[pos++]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) break;
+    scale *= 128;
+  }
+  varintEnd = pos;
+  return value;
+}
+
+function walk(buf: Uint8Array, pos: number, end: number, rule: MessageRule, depth: number, maxEntries: number): void {
   if (depth > MAX_DEPTH) throw new WireFormatError(`nested deeper than ${MAX_DEPTH} levels`);
-  while (reader.pos < end) {
-    const at = reader.pos;
-    const tag = reader.uint32();
-    const fieldNumber = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNumber === 0) throw new WireFormatError(`field number 0 in ${rule.name} (offset ${at})`);
-    const field = rule.fields.get(fieldNumber);
-    if (!field) {
-      reader.skipType(wireType);
-    } else if (wireType === 2) {
-      const length = reader.uint32();
-      const start = reader.pos;
-      const stop = start + length;
-      if (stop > end) throw new WireFormatError(`${rule.name}.${field.name} runs past the end of its message (offset ${at})`);
+  let seen = 0;
+  let entries = 0;
+  while (pos < end) {
+    const at = pos;
+    const tag = readVarint(buf, pos, end, rule);
+    pos = varintEnd;
+    const fieldNumber = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (fieldNumber === 0 || fieldNumber > MAX_FIELD_NUMBER) throw new WireFormatError(`field number ${fieldNumber} in ${rule.name} (offset ${at})`);
+    const field = fieldNumber < rule.byNumber.length ? rule.byNumber[fieldNumber] : undefined;
+    if (field !== undefined && field.singleBit !== 0) {
+      if ((seen & field.singleBit) !== 0) throw new WireFormatError(`${rule.name}.${field.name} (or another member of its oneof) appears more than once (offset ${at})`);
+      seen |= field.singleBit;
+    }
+    if (wireType === 2) {
+      const length = readVarint(buf, pos, end, rule);
+      const start = varintEnd;
+      pos = start + length;
+      if (pos > end) throw new WireFormatError(`${rule.name}${field ? `.${field.name}` : ''} runs past the end of its message (offset ${at})`);
+      if (field === undefined) continue;
       if (field.message) {
-        walk(reader, field.message, stop, depth + 1);
+        if (depth === 0 && ++entries > maxEntries) throw new ExportTooLargeError(`export holds more than ${maxEntries} ${field.name} entries`);
+        walk(buf, start, pos, field.message, depth + 1, Infinity);
       } else if (field.wireType === 2 || field.packable) {
-        if (field.utf8 && !isUtf8Range(reader.buf, start, stop)) throw new WireFormatError(`${rule.name}.${field.name} is not UTF-8 (offset ${at})`);
-        reader.pos = stop;
+        if (field.utf8 && !isUtf8Range(buf, start, pos)) throw new WireFormatError(`${rule.name}.${field.name} is not UTF-8 (offset ${at})`);
       } else {
         throw new WireFormatError(`${rule.name}.${field.name} has wire type 2, expected ${field.wireType} (offset ${at})`);
       }
-    } else if (wireType === field.wireType) {
-      reader.skipType(wireType);
-    } else {
+      continue;
+    }
+    if (field !== undefined && wireType !== field.wireType) {
       throw new WireFormatError(`${rule.name}.${field.name} has wire type ${wireType}, expected ${field.wireType} (offset ${at})`);
     }
-    if (reader.pos > end) throw new WireFormatError(`${rule.name} runs past the end of its enclosing message (offset ${at})`);
+    if (wireType === 0) {
+      readVarint(buf, pos, end, rule);
+      pos = varintEnd;
+    } else if (wireType === 1 || wireType === 5) {
+      pos += wireType === 1 ? 8 : 4;
+      if (pos > end) throw new WireFormatError(`${rule.name} is cut short (offset ${at})`);
+    } else {
+      throw new WireFormatError(`wire type ${wireType} is not accepted in ${rule.name} (offset ${at})`);
+    }
   }
 }
 
@@ -106,37 +159,6 @@ function isUtf8Range(buf: Uint8Array, start: number, stop: number): boolean {
     if (buf[i]! >= 0x80) return isUtf8(buf.subarray(start, stop));
   }
   return true;
-}
-
-/** One field of a message: where its tag starts, where its value starts, where it ends. */
-export interface WireField {
-  number: number;
-  wireType: number;
-  start: number;
-  valueStart: number;
-  end: number;
-}
-
-/** The fields of a message between `start` and `end` (the bytes must have passed validateWire). */
-export function readFields(buf: Uint8Array, start: number, end: number): WireField[] {
-  const reader = protobuf.Reader.create(buf);
-  reader.pos = start;
-  const fields: WireField[] = [];
-  while (reader.pos < end) {
-    const fieldStart = reader.pos;
-    const tag = reader.uint32();
-    const wireType = tag & 7;
-    let valueStart = reader.pos;
-    if (wireType === 2) {
-      const length = reader.uint32();
-      valueStart = reader.pos;
-      reader.pos += length;
-    } else {
-      reader.skipType(wireType);
-    }
-    fields.push({ number: tag >>> 3, wireType, start: fieldStart, valueStart, end: reader.pos });
-  }
-  return fields;
 }
 
 /** Tag and length of a length-delimited field whose value is `length` bytes. */

@@ -30,14 +30,30 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 const SEND_AS_IS_BYTES = 16 * 1024;
 const EMPTY = new Uint8Array();
 const USER_AGENT = 'coding-agent-relay/0.1';
-/** Errors of a pooled connection the server closed while idle: the request can be sent again. */
+/** Errors of a pooled connection the server closed while idle. */
 const STALE_CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+interface UpstreamAnswer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: Uint8Array;
+}
+
+/** An upstream failure, and whether any of the request had been handed to a connection by then. */
+class UpstreamError extends Error {
+  constructor(
+    readonly code: string,
+    readonly written: boolean,
+  ) {
+    super(code);
+  }
+}
 
 /**
  * The forward path, on an undici connection pool: measured here it forwards about 1.5x what
  * `http.request` with a keep-alive agent does and several times the global `fetch` (README,
  * "Benchmarks"). The pool bounds open connections; the caller bounds exports in flight
- * (with-concurrency-limit.ts), so nothing queues without limit.
+ * (relay/admission.ts), so nothing queues without limit.
  */
 export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { close(): Promise<void> } {
   const base = new URL(options.ingestUrl);
@@ -49,48 +65,72 @@ export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { cl
   });
   const pathPrefix = base.pathname.replace(/\/$/, '');
 
-  async function post(path: string, headers: Record<string, string>, body: Uint8Array | ProtobufParts, retried = false): Promise<ForwardOutcome> {
-    try {
-      // undici sends any iterable of chunks (its request body contract); its type declarations omit it.
-      const response = await pool.request({ path, method: 'POST', headers, body: body as Uint8Array });
-      const length = Number(response.headers['content-length'] ?? NaN);
-      let responseBody: Uint8Array;
-      if (length === 0) {
-        await response.body.dump();
-        responseBody = EMPTY;
-      } else if (length <= MAX_RESPONSE_BYTES) {
-        responseBody = new Uint8Array(await response.body.arrayBuffer());
-      } else {
-        // Unknown or oversized length: keep the first MAX_RESPONSE_BYTES, discard the rest.
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of response.body as AsyncIterable<Buffer>) {
-          if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
-          size += chunk.length;
-        }
-        responseBody = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES);
+  /** One request through the pool's dispatcher, which (unlike `request`) says when the request starts being written. */
+  function exchange(path: string, headers: Record<string, string>, body: Uint8Array | ProtobufParts): Promise<UpstreamAnswer> {
+    return new Promise((resolve, reject) => {
+      let written = false;
+      let answer: UpstreamAnswer | undefined;
+      let chunks: Buffer[] = [];
+      let size = 0;
+      pool.dispatch(
+        // undici sends any iterable of chunks (its request body contract); its type declarations omit it.
+        { origin: base.origin, path, method: 'POST', headers, body: body as Uint8Array },
+        {
+          onRequestStart() {
+            written = true;
+          },
+          onResponseStart(_controller, status, responseHeaders) {
+            answer = { status, headers: responseHeaders as Record<string, string | undefined>, body: EMPTY };
+          },
+          onResponseData(_controller, chunk) {
+            // Keep the first MAX_RESPONSE_BYTES, discard the rest.
+            if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
+            size += chunk.length;
+          },
+          onResponseEnd() {
+            if (chunks.length > 0) answer!.body = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).subarray(0, MAX_RESPONSE_BYTES);
+            chunks = [];
+            resolve(answer!);
+          },
+          onResponseError(_controller, err) {
+            reject(new UpstreamError((err as { code?: string }).code ?? 'error', written));
+          },
+        },
+      );
+    });
+  }
+
+  async function post(path: string, headers: Record<string, string>, body: Uint8Array | ProtobufParts, sent: readonly string[]): Promise<ForwardOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await exchange(path, headers, body);
+        return classifyUpstream(answer.status, answer.headers, answer.body, sent);
+      } catch (err) {
+        const { code, written } = err as UpstreamError;
+        // Sent again only when provably not sent at all: a pooled connection that failed before any of
+        // this request was written. After that, the upstream may hold the data (a second copy would be
+        // stored twice); the client's own retry of a 503 is absorbed by the roll-up's de-duplication.
+        if (attempt === 1 && !written && STALE_CONNECTION_ERRORS.has(code)) continue;
+        const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+        return { kind: 'retryable', status: 503, retryAfterSeconds: 1, reason: timedOut ? 'upstream timed out' : `upstream unreachable (${code})` };
       }
-      return classifyUpstream(response.statusCode, response.headers as Record<string, string | undefined>, responseBody);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'error';
-      if (!retried && STALE_CONNECTION_ERRORS.has(code)) return post(path, headers, body, true);
-      const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-      return { kind: 'retryable', status: 503, retryAfterSeconds: 1, reason: timedOut ? 'upstream timed out' : `upstream unreachable (${code})` };
     }
   }
 
   const send: SendWithToken = async (signal, protobuf, token) => {
     const body = options.gzip ? await gzip(Buffer.concat(protobuf)) : requestBody(protobuf);
     const length = body instanceof Uint8Array ? body.length : protobuf.reduce((n, part) => n + part.length, 0);
+    const authorization = `Bearer ${token}`;
+    const table = options.tableFor(signal);
     const headers: Record<string, string> = {
       'content-type': 'application/x-protobuf',
       'content-length': String(length),
-      authorization: `Bearer ${token}`,
-      [options.tableHeader]: options.tableFor(signal),
+      authorization,
+      [options.tableHeader]: table,
       'user-agent': USER_AGENT,
     };
     if (options.gzip) headers['content-encoding'] = 'gzip';
-    return post(`${pathPrefix}/v1/${signal.name}`, headers, body);
+    return post(`${pathPrefix}/v1/${signal.name}`, headers, body, [authorization, token, table]);
   };
   return Object.assign(send, { close: () => pool.destroy() });
 }

@@ -1,15 +1,20 @@
-import { codecFor, jsonCodec, OtlpDecodeError } from '../otlp/codec.js';
-import { BodyTooLargeError, CorruptBodyError, decompress, UnsupportedEncodingError } from '../otlp/decompress.js';
-import { signalNamed } from '../otlp/signals.js';
-import { Refusal, type PlainRequest, type PlainResponse } from '../http.js';
+import { codecFor, ExportTooLargeError, jsonCodec, OtlpDecodeError, type Codec } from '../otlp/codec.js';
+import { contentEncoding, CorruptBodyError, decompress, UnsupportedEncodingError, type ContentEncoding } from '../otlp/decompress.js';
+import type { ProtobufParts } from '../otlp/protobuf-parts.js';
+import { signalNamed, type Signal } from '../otlp/signals.js';
+import { BodyTooLargeError, Refusal, type PlainRequest, type PlainResponse } from '../http.js';
 import type { ExportGuard } from '../identity/export-guard.js';
 import type { Caller } from '../identity/relay-credentials.js';
-import type { ProtobufParts } from '../otlp/protobuf-parts.js';
+import { AtCapacityError, type Admission, type Ticket } from './admission.js';
 import type { Forward, ForwardOutcome } from './outcome.js';
 import { errorResponse, outcomeResponse } from './respond.js';
 
 export interface ExportDeps {
+  /** Bound on the body as received, as decompressed, and as rewritten for the upstream. */
   maxBodyBytes: number;
+  /** Bound on the top-level entries (Resource{Metrics,Logs,Spans}) of one export. */
+  maxEntries: number;
+  admission: Admission;
   guard: ExportGuard;
   forward: Forward;
 }
@@ -17,6 +22,8 @@ export interface ExportDeps {
 /** What an observer (the relay's metrics and logs) learns of one export as it passes; all optional. */
 export interface ExportTrace {
   authenticated(caller: Caller | undefined): void;
+  /** The body's size as received (before decompression), once read: a body never read counts 0. */
+  received(bytes: number): void;
   /** The export as received (validated protobuf) and as it leaves, just before the upstream call. */
   forwarding(protobuf: Uint8Array, parts: ProtobufParts): void;
   forwarded(outcome: ForwardOutcome): void;
@@ -24,9 +31,13 @@ export interface ExportTrace {
 
 export type ExportHandler = (signalName: string, request: PlainRequest, trace?: ExportTrace) => Promise<PlainResponse>;
 
+const NOTHING = new Uint8Array();
+
 /**
- * The one export pipeline for every signal: method -> content type -> credential -> size +
- * decompress -> decode -> stamp identity and drop private attributes -> forward -> respond.
+ * The one export pipeline for every signal: method -> content type -> credential -> declared size ->
+ * admission (exports in flight, bytes held) -> read the body -> decompress -> decode -> stamp identity
+ * and drop private attributes -> forward -> respond. Everything before admission looks at headers only,
+ * so a refused or shed request costs no body reading, decompression or parsing.
  * Status rules follow opentelemetry-proto docs/specification.md (OTLP/HTTP).
  */
 export function exportHandler(deps: ExportDeps): ExportHandler {
@@ -49,31 +60,67 @@ export function exportHandler(deps: ExportDeps): ExportHandler {
       throw err;
     }
     trace?.authenticated(caller);
-    if (request.body.length > deps.maxBodyBytes) {
-      return errorResponse(codec, 413, `body exceeds ${deps.maxBodyBytes} bytes`);
-    }
-    let body: Uint8Array;
+    let encoding: ContentEncoding;
     try {
-      body = await decompress(request.body, request.headers['content-encoding'], deps.maxBodyBytes);
+      encoding = contentEncoding(request.headers['content-encoding']);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) return errorResponse(codec, 413, err.message);
-      if (err instanceof UnsupportedEncodingError) return errorResponse(codec, 415, err.message);
-      if (err instanceof CorruptBodyError) return errorResponse(codec, 400, err.message);
-      throw err;
+      return errorResponse(codec, 415, (err as UnsupportedEncodingError).message);
     }
-    // OTLP: an empty request is a success; there is nothing to forward.
-    if (body.length === 0) return outcomeResponse(codec, signal, { kind: 'accepted', body: new Uint8Array() });
-    let protobuf: Uint8Array;
+    const declared = request.body.declaredLength;
+    if (declared !== undefined && declared > deps.maxBodyBytes) return errorResponse(codec, 413, `body exceeds ${deps.maxBodyBytes} bytes`);
+    const ticket = deps.admission.enter();
+    if (!ticket) return atCapacity(codec);
     try {
-      protobuf = codec.toProtobuf(signal.request, body);
-    } catch (err) {
-      if (err instanceof OtlpDecodeError) return errorResponse(codec, 400, err.message);
-      throw err;
+      return await admitted(deps, codec, signal, encoding, request, caller, ticket, trace);
+    } finally {
+      ticket.release();
     }
-    const parts = deps.guard.protect(signal.name, protobuf, caller);
-    trace?.forwarding(protobuf, parts);
-    const outcome = await deps.forward(signal, parts);
-    trace?.forwarded(outcome);
-    return outcomeResponse(codec, signal, outcome);
   };
+}
+
+async function admitted(
+  deps: ExportDeps,
+  codec: Codec,
+  signal: Signal,
+  encoding: ContentEncoding,
+  request: PlainRequest,
+  caller: Caller | undefined,
+  ticket: Ticket,
+  trace: ExportTrace | undefined,
+): Promise<PlainResponse> {
+  const hold = (bytes: number) => ticket.hold(bytes);
+  let body: Uint8Array;
+  try {
+    const received = await request.body.read(deps.maxBodyBytes, hold);
+    trace?.received(received.length);
+    body = await decompress(received, encoding, deps.maxBodyBytes, hold);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return errorResponse(codec, 413, err.message);
+    if (err instanceof AtCapacityError) return atCapacity(codec);
+    if (err instanceof CorruptBodyError) return errorResponse(codec, 400, err.message);
+    throw err;
+  }
+  // OTLP: an empty request is a success; there is nothing to forward.
+  if (body.length === 0) return outcomeResponse(codec, signal, { kind: 'accepted', body: NOTHING });
+  let protobuf: Uint8Array;
+  try {
+    protobuf = codec.toProtobuf(signal.request, body, deps.maxEntries);
+  } catch (err) {
+    if (err instanceof OtlpDecodeError) return errorResponse(codec, 400, err.message);
+    if (err instanceof ExportTooLargeError) return errorResponse(codec, 413, err.message);
+    throw err;
+  }
+  const parts = deps.guard.protect(signal.name, protobuf, caller);
+  if (parts.length === 0) return outcomeResponse(codec, signal, { kind: 'accepted', body: NOTHING }); // only empty entries
+  let size = 0;
+  for (const part of parts) size += part.length;
+  if (size > deps.maxBodyBytes) return errorResponse(codec, 413, `export exceeds ${deps.maxBodyBytes} bytes once identity is stamped`);
+  trace?.forwarding(protobuf, parts);
+  const outcome = await deps.forward(signal, parts);
+  trace?.forwarded(outcome);
+  return outcomeResponse(codec, signal, outcome);
+}
+
+function atCapacity(codec: Codec): PlainResponse {
+  return errorResponse(codec, 503, 'relay is at capacity', { 'retry-after': '1' });
 }

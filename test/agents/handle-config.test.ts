@@ -8,7 +8,7 @@ import { envFile } from '../../shared/agents/env-file.js';
 import { jsonFile, oneLine, UnsafeValueError } from '../../shared/agents/unsafe-value.js';
 import { CredentialVerifier, parseRevocations, signingKey } from '../../shared/identity/relay-credentials.js';
 import { easyAuthSignIn, entraSignIn, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
-import type { PlainRequest } from '../../shared/http.js';
+import { bufferedBody, type PlainRequest } from '../../shared/http.js';
 import { environmentSource, environmentVariableFor, SecretCache } from '../../shared/secrets.js';
 import { gatewayTokenSecretName } from '../../shared/agents/gateway-token.js';
 import { loadSettings, type Env } from '../../shared/settings.js';
@@ -24,12 +24,12 @@ const headerSignIn: UserSignIn = async (headers) => (headers['x-test-user'] === 
 /** `signIn` null: sign-in not configured. */
 function handler(env: Env = {}, signIn: UserSignIn | null = headerSignIn, warnings: string[] = []) {
   const settings = loadSettings({ AI_GATEWAY_URL: 'https://gw.example.net', RELAY_PUBLIC_URL: 'https://relay.example.net', ...env });
-  const secrets = new SecretCache(environmentSource(env), { ttlMs: 60_000, maxStaleMs: 0 });
+  const secrets = new SecretCache(environmentSource(env), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
   return answering(configHandler({ settings, secrets, userSignIn: signIn ?? undefined, signingKeys: async () => KEYS, warn: (m) => warnings.push(m) }));
 }
 
 function get(url: string, headers: Record<string, string> = {}): PlainRequest {
-  return { method: 'GET', url, headers, body: new Uint8Array() };
+  return { method: 'GET', url, headers, body: bufferedBody(new Uint8Array()) };
 }
 
 const text = (body: Uint8Array) => Buffer.from(body).toString('utf8');

@@ -1,3 +1,4 @@
+import { bufferedBody } from '../../shared/http.js';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,13 +46,13 @@ async function served(target: string, env: Env = {}): Promise<string> {
   const settings = loadSettings({ AI_GATEWAY_URL: 'https://gw.example.net', RELAY_PUBLIC_URL: 'https://relay.example.net', GATEWAY_TOKEN_HELPER: '', ...env });
   const handler = configHandler({
     settings,
-    secrets: new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0 }),
+    secrets: new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 }),
     userSignIn: async () => ({ id: 'u-1', email: 'dev@contoso.example', roles: [], source: 'entra' }),
     signingKeys: async () => ({ current: signingKey(TEST_SIGNING_KEY) }),
     warn: () => {},
   });
   const [agent, query = ''] = target.split('?');
-  const response = await handler(agent!, { method: 'GET', url: `/api/config/${agent}?${query}`, headers: {}, body: new Uint8Array() });
+  const response = await handler(agent!, { method: 'GET', url: `/api/config/${agent}?${query}`, headers: {}, body: bufferedBody(new Uint8Array()) });
   expect(response.status).toBe(200);
   return Buffer.from(response.body).toString('utf8');
 }

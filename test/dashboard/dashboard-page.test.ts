@@ -8,6 +8,7 @@ import { buildDashboardPage } from '../../shared/dashboard/build-page.js';
 import { serve, type Served } from '../../shared/local/serve.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { fixtures } from '../fixtures.js';
+import { bufferedBody } from '../../shared/http.js';
 
 /*
  * The dashboard in a real browser: Debian's Chromium (/usr/bin/chromium, installed by .ci/run) driven by
@@ -38,12 +39,12 @@ describe.skipIf(!haveChromium && !process.env.CI)('the dashboard page in Chromiu
     app = await createApp({ LOCAL_DUCKDB_PATH: ':memory:', RELAY_SIGNING_KEY: TEST_SIGNING_KEY }, quiet);
     for (const [user, files] of [[ALICE, fixtures()], [BOB, fixtures().filter((f) => f.agent === 'claude-code')]] as const) {
       for (const f of files) {
-        const response = await app.handle({ method: 'POST', url: `/api/otel/v1/${f.signal}`, headers: { 'content-type': f.contentType, authorization: await bearerFor(f.agent, user) }, body: f.body });
+        const response = await app.handle({ method: 'POST', url: `/api/otel/v1/${f.signal}`, headers: { 'content-type': f.contentType, authorization: await bearerFor(f.agent, user) }, body: bufferedBody(f.body) });
         expect(response.status, f.file).toBe(200);
       }
     }
     await app.runUsage({ from: '2026-11-21', to: '2026-11-23' });
-    served = await serve(app.handle, { host: '127.0.0.1', port: 0, maxBodyBytes: 1 << 20 });
+    served = await serve(app.handle, { host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

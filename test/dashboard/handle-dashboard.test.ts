@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dashboardHandler } from '../../shared/dashboard/handle-dashboard.js';
-import type { PlainRequest } from '../../shared/http.js';
+import { bufferedBody, type PlainRequest } from '../../shared/http.js';
 import { SignInError, type UserSignIn } from '../../shared/identity/user-sign-in.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dashboard-'));
@@ -16,7 +16,7 @@ const signedIn: UserSignIn = async () => ({ id: 'u', email: 'u@contoso.example',
 const refused: UserSignIn = async () => {
   throw new SignInError('sign-in required (App Service Authentication principal missing)');
 };
-const get = (method = 'GET'): PlainRequest => ({ method, url: '/api/dashboard', headers: {}, body: new Uint8Array() });
+const get = (method = 'GET'): PlainRequest => ({ method, url: '/api/dashboard', headers: {}, body: bufferedBody(new Uint8Array()) });
 const text = (body: Uint8Array) => Buffer.from(body).toString('utf8');
 
 describe('dashboardHandler', () => {

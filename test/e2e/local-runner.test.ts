@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -129,6 +130,38 @@ describe('npm start (local mode) end to end', () => {
       body: Buffer.alloc(21 * 1024 * 1024),
     }).catch((e: Error) => e);
     if (response instanceof Response) expect(response.status).toBe(413);
+    expect((await fetch(`${base}/api/health`)).status).toBe(200);
+  });
+
+  it('answers a malformed percent-encoding in the path with 400', async () => {
+    const response = await fetch(`${base}/api/otel/v1/%E0%A4%A`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ code: 3, message: 'malformed percent-encoding in the URL path' });
+    expect((await fetch(`${base}/api/config/%ZZ`)).status).toBe(400);
+  });
+
+  it('holds no body of unauthenticated posts: memory grows by less than 50 MB under 40 parallel 20 MiB posts', async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+    const body = Buffer.alloc(20 * 1024 * 1024, 1);
+    const before = rss();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
+    const post = () =>
+      new Promise<number | string>((resolve) => {
+        const request = http.request(`${base}/api/otel/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } }, (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        });
+        request.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+        request.end(body);
+      });
+    const outcomes = await Promise.all(Array.from({ length: 40 }, post));
+    await new Promise((r) => setTimeout(r, 200));
+    clearInterval(sampler);
+    // Each is answered 401 (or its connection closed before the client finished sending): never read.
+    for (const outcome of outcomes) expect([401, 'EPIPE', 'ECONNRESET']).toContain(outcome);
+    expect(outcomes).toContain(401);
+    expect(peak - before).toBeLessThan(50 * 1024 * 1024);
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
   });
 

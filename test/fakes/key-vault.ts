@@ -6,6 +6,8 @@ export interface FakeKeyVault extends FakeServer {
   reads(): number;
   /** While set, secret reads answer this HTTP status. */
   failWith: number | undefined;
+  /** While true, secret reads are accepted and never answered (a hanging vault). */
+  hang: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export async function fakeKeyVault(initial: Record<string, string> = {}): Promis
     }
     const match = /^\/secrets\/([^/]+)\/?$/.exec(url.pathname);
     if (!match) return void res.writeHead(404).end();
+    if (vault.hang) return; // the connection stays open, unanswered
     if (vault.failWith) {
       res.writeHead(vault.failWith, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'try later' } }));
@@ -45,7 +48,7 @@ export async function fakeKeyVault(initial: Record<string, string> = {}): Promis
     res.end(JSON.stringify({ value, id: `${server.url}/secrets/${name}/0123456789abcdef`, attributes: { enabled: true, created: 1, updated: 1 } }));
   });
   const reads = () => server.requests.filter((r) => r.headers.authorization && r.url.startsWith('/secrets/')).length;
-  vault = Object.assign(server, { secrets, reads, failWith: undefined as number | undefined });
+  vault = Object.assign(server, { secrets, reads, failWith: undefined as number | undefined, hang: false });
   return vault;
 }
 

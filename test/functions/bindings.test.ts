@@ -1,4 +1,4 @@
-import type { HttpResponseInit } from '@azure/functions';
+import type { HttpRequestInit, HttpResponseInit } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { otlpType } from '../../shared/otlp/schema.js';
 import { matchRoute } from '../../shared/route-request.js';
@@ -198,5 +198,73 @@ describe('functions/ under the host, from a failed start to recovery', () => {
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(response.body.toString()).toContain('relay_exports_total{signal="metrics",agent="claude-code",outcome="accepted"} 1');
+  });
+});
+
+describe('functions/ otel with the body as a stream (HTTP streams on)', () => {
+  /** A request body stream that counts what was pulled from it: 64 KiB chunks, `total` bytes. */
+  function countingStream(total: number) {
+    const counter = { pulled: 0 };
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (counter.pulled >= total) return controller.close();
+          const chunk = new Uint8Array(Math.min(64 * 1024, total - counter.pulled));
+          counter.pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { stream, counter };
+  }
+
+  /** The export binding called with the SDK's HttpRequest as the host builds it with streams on: on a native Request with a stream body. */
+  async function postStreamed(stream: ReadableStream<Uint8Array>, headers: Record<string, string>) {
+    const url = '/api/otel/v1/metrics';
+    const target = standIn.route('POST', url)!;
+    const nativeRequest = new Request(`https://relay.example.net${url}`, { method: 'POST', body: stream, duplex: 'half', headers } as RequestInit);
+    const request = new sdk.HttpRequest({ nativeRequest, params: target.params } as unknown as HttpRequestInit);
+    const context = new sdk.InvocationContext({ invocationId: 'inv-stream', functionName: target.name, logHandler: () => {} });
+    const response = (await standIn.functions.get(target.name)!.handler(request, context)) as HttpResponseInit;
+    return { status: response.status!, body: Buffer.from(response.body as Uint8Array) };
+  }
+
+  const limit = 20 * 1024 * 1024;
+
+  it('forwards a streamed export', async () => {
+    const f = fixture('claude-code-2.1.197.metrics.pb');
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(f.body.subarray(0, 100));
+        controller.enqueue(f.body.subarray(100));
+        controller.close();
+      },
+    });
+    const response = await postStreamed(stream, { 'content-type': 'application/x-protobuf', authorization: await bearerFor('claude-code') });
+    expect(response.status).toBe(200);
+  });
+
+  it('reads nothing of an export without a credential', async () => {
+    const { stream, counter } = countingStream(limit);
+    const response = await postStreamed(stream, { 'content-type': 'application/x-protobuf' });
+    expect(response.status).toBe(401);
+    expect(counter.pulled).toBe(0);
+  });
+
+  it('refuses a declared length over the limit before reading', async () => {
+    const { stream, counter } = countingStream(limit + 1);
+    const headers = { 'content-type': 'application/x-protobuf', authorization: await bearerFor('codex'), 'content-length': String(limit + 1) };
+    const response = await postStreamed(stream, headers);
+    expect(response.status).toBe(413);
+    expect(counter.pulled).toBe(0);
+  });
+
+  it('stops reading a chunked body at the limit', async () => {
+    const { stream, counter } = countingStream(limit + 5 * 1024 * 1024);
+    const response = await postStreamed(stream, { 'content-type': 'application/x-protobuf', authorization: await bearerFor('codex') });
+    expect(response.status).toBe(413);
+    expect(otlpType('RpcStatus').decode(response.body)).toMatchObject({ code: 8, message: `body exceeds ${limit} bytes` });
+    expect(counter.pulled).toBeLessThanOrEqual(limit + 64 * 1024);
   });
 });

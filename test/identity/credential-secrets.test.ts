@@ -13,7 +13,7 @@ function vault(values: Record<string, string>) {
       return values[name]!;
     },
   };
-  const cache = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0 });
+  const cache = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
   return { values, cache };
 }
 

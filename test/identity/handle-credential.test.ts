@@ -1,6 +1,6 @@
 import { answering } from '../answering.js';
 import { describe, expect, it } from 'vitest';
-import type { PlainRequest } from '../../shared/http.js';
+import { bufferedBody, type PlainRequest } from '../../shared/http.js';
 import { credentialHandler } from '../../shared/identity/handle-credential.js';
 import { CredentialError, CredentialVerifier, parseRevocations, signingKey } from '../../shared/identity/relay-credentials.js';
 import { entraSignIn, type UserSignIn } from '../../shared/identity/user-sign-in.js';
@@ -15,7 +15,7 @@ const bob: UserSignIn = async () => BOB;
 function handler(env: Env = {}, userSignIn: UserSignIn | null = bob) {
   return answering(credentialHandler({ settings: loadSettings(env), userSignIn: userSignIn ?? undefined, signingKeys: async () => KEYS }));
 }
-const post = (url: string, headers: Record<string, string> = {}): PlainRequest => ({ method: 'POST', url, headers, body: new Uint8Array() });
+const post = (url: string, headers: Record<string, string> = {}): PlainRequest => ({ method: 'POST', url, headers, body: bufferedBody(new Uint8Array()) });
 const json = (body: Uint8Array) => JSON.parse(Buffer.from(body).toString('utf8'));
 
 describe('credentialHandler', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportGuard } from '../../shared/identity/export-guard.js';
 import type { Caller } from '../../shared/identity/relay-credentials.js';
-import { rewriteExport } from '../../shared/identity/rewrite-export.js';
+import { compileRewrite, rewriteExport } from '../../shared/identity/rewrite-export.js';
 import { jsonCodec } from '../../shared/otlp/codec.js';
 import { signalNamed, type SignalName } from '../../shared/otlp/signals.js';
 import { validateWire } from '../../shared/otlp/wire.js';
@@ -33,6 +33,19 @@ function decoded(signal: SignalName, bytes: Uint8Array): any {
   return signalNamed(signal)!.request.toObject(signalNamed(signal)!.request.decode(bytes), { longs: String, bytes: String });
 }
 
+const isIdentityKey = (key: string) => key.startsWith('user.') || key.startsWith('enduser.');
+
+/** A decoded value with the client's user.* and enduser.* attributes removed, as the guard removes them. */
+function withoutClientIdentity(value: any): any {
+  if (Array.isArray(value)) return value.map(withoutClientIdentity);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) =>
+      ['attributes', 'filteredAttributes', 'metadata'].includes(key) ? [key, (v as any[]).filter((a) => !isIdentityKey(a.key)).map(withoutClientIdentity)] : [key, withoutClientIdentity(v)],
+    ),
+  );
+}
+
 function resourceAttributes(entry: any): Record<string, unknown> {
   return Object.fromEntries((entry.resource?.attributes ?? []).map((a: any) => [a.key, a.value.stringValue ?? a.value]));
 }
@@ -51,7 +64,7 @@ describe('exportGuard.protect', () => {
       expect(resourceAttributes(entry)['process.command_args']).toBeUndefined();
       const kept = Object.keys(resourceAttributes(original)).filter((k) => !['process.command_args', 'process.command_line'].includes(k));
       for (const key of kept) expect(resourceAttributes(entry)[key]).toEqual(resourceAttributes(original)[key]);
-      if (f.signal !== 'logs') expect(entry[SCOPE_LIST[f.signal]]).toEqual(original[SCOPE_LIST[f.signal]]);
+      if (f.signal !== 'logs') expect(entry[SCOPE_LIST[f.signal]]).toEqual(withoutClientIdentity(original[SCOPE_LIST[f.signal]]));
       expect(entry.schemaUrl).toEqual(original.schemaUrl);
     });
   });
@@ -74,7 +87,7 @@ describe('exportGuard.protect', () => {
     expect(records(after).flatMap(keys)).not.toContain('prompt');
     expect(records(after).flatMap(keys)).not.toContain('response');
     records(after).forEach((r: any, i: number) => {
-      expect(keys(r)).toEqual(keys(records(before)[i]).filter((k: string) => k !== 'prompt' && k !== 'response'));
+      expect(keys(r)).toEqual(keys(records(before)[i]).filter((k: string) => k !== 'prompt' && k !== 'response' && !isIdentityKey(k)));
       expect(r.body).toEqual(records(before)[i].body);
       expect(r.timeUnixNano).toEqual(records(before)[i].timeUnixNano);
     });
@@ -83,7 +96,9 @@ describe('exportGuard.protect', () => {
   it('replaces identity attributes the client sent', () => {
     const logs = signalNamed('logs')!.request;
     const forged = logs.encode(
-      logs.fromObject({ resourceLogs: [{ resource: { attributes: [{ key: 'user.email', value: { stringValue: 'mallory@evil.example' } }, { key: 'user.id', value: { stringValue: 'x' } }] } }] }),
+      logs.fromObject({
+        resourceLogs: [{ resource: { attributes: [{ key: 'user.email', value: { stringValue: 'mallory@evil.example' } }, { key: 'user.id', value: { stringValue: 'x' } }] }, scopeLogs: [{ logRecords: [{}] }] }],
+      }),
     ).finish();
     const attributes = decoded('logs', protected_('logs', forged, caller)).resourceLogs[0].resource.attributes;
     expect(attributes.map((a: any) => [a.key, a.value.stringValue])).toEqual([
@@ -95,7 +110,7 @@ describe('exportGuard.protect', () => {
 
   it('gives a resource to an entry that had none', () => {
     const traces = signalNamed('traces')!.request;
-    const bare = traces.encode(traces.fromObject({ resourceSpans: [{ schemaUrl: 'https://example/schema' }] })).finish();
+    const bare = traces.encode(traces.fromObject({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 's' }] }], schemaUrl: 'https://example/schema' }] })).finish();
     const entry = decoded('traces', protected_('traces', bare, caller)).resourceSpans[0];
     expect(resourceAttributes(entry)).toMatchObject({ 'user.email': ALICE.email });
     expect(entry.schemaUrl).toBe('https://example/schema');
@@ -105,15 +120,111 @@ describe('exportGuard.protect', () => {
     const f = fixture('codex-0.169.0.metrics.pb');
     const open = exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
     expect(open.protect('metrics', f.body, undefined)).toEqual([f.body]);
-    const [only, ...rest] = rewriteExport('metrics', f.body, { dropResourceKeys: new Set(['not.there']), dropLogKeys: new Set() });
+    const none = { exact: new Set<string>(), prefixes: [] };
+    const tree = compileRewrite({ resource: { exact: new Set(['not.there']), prefixes: [] }, logRecord: none, elsewhere: none, dropEmptyEntries: false }, false);
+    const [only, ...rest] = rewriteExport(tree.metrics, f.body, undefined);
     expect(only).toBe(f.body);
     expect(rest).toEqual([]);
   });
 
   it('keeps unknown fields as they were', () => {
     const metrics = signalNamed('metrics')!.request;
-    const withUnknown = Buffer.concat([metrics.encode({ resourceMetrics: [{}] }).finish(), Uint8Array.of(0x7a, 0x02, 0x01, 0x02)]);
+    const withUnknown = Buffer.concat([metrics.encode(metrics.fromObject({ resourceMetrics: [{ scopeMetrics: [{}] }] })).finish(), Uint8Array.of(0x7a, 0x02, 0x01, 0x02)]);
     const after = protected_('metrics', withUnknown, caller);
     expect(after.subarray(after.length - 4)).toEqual(Buffer.from([0x7a, 0x02, 0x01, 0x02]));
+  });
+
+  it('leaves out entries that carry no data, so an empty entry costs nothing upstream', () => {
+    const metrics = signalNamed('metrics')!.request;
+    const mixed = metrics.encode(metrics.fromObject({ resourceMetrics: [{}, { scopeMetrics: [{ metrics: [{ name: 'm', gauge: { dataPoints: [{ asInt: 1 }] } }] }] }, { resource: {} }] })).finish();
+    const after = decoded('metrics', protected_('metrics', mixed, caller));
+    expect(after.resourceMetrics).toHaveLength(1);
+    expect(after.resourceMetrics[0].scopeMetrics[0].metrics[0].name).toBe('m');
+    const onlyEmpty = metrics.encode(metrics.fromObject({ resourceMetrics: Array.from({ length: 100 }, () => ({})) })).finish();
+    expect(guard.protect('metrics', onlyEmpty, caller)).toEqual([]);
+  });
+});
+
+describe('exportGuard.protect and client-sent identity', () => {
+  const claims = () => [
+    { key: 'user.email', value: { stringValue: 'mallory@evil.example' } },
+    { key: 'enduser.id', value: { stringValue: 'mallory' } },
+    { key: 'user.roles', value: { stringValue: 'admin' } },
+    { key: 'enduser.pseudo.id', value: { stringValue: 'x' } },
+    { key: 'username', value: { stringValue: 'kept: not the user. namespace' } },
+  ];
+  const kept = ['username'];
+  const scope = () => ({ name: 'scope', attributes: claims() });
+  const point = () => ({ attributes: claims(), asInt: 1, exemplars: [{ filteredAttributes: claims(), asInt: 1 }] });
+
+  const payloads = {
+    metrics: {
+      resourceMetrics: [
+        {
+          resource: { attributes: claims() },
+          scopeMetrics: [
+            {
+              scope: scope(),
+              metrics: [
+                { name: 'g', metadata: claims(), gauge: { dataPoints: [point()] } },
+                { name: 's', sum: { dataPoints: [point()] } },
+                { name: 'h', histogram: { dataPoints: [{ attributes: claims(), count: 1, exemplars: [{ filteredAttributes: claims(), asDouble: 1 }] }] } },
+                { name: 'e', exponentialHistogram: { dataPoints: [{ attributes: claims(), count: 1, exemplars: [{ filteredAttributes: claims(), asDouble: 1 }] }] } },
+                { name: 'q', summary: { dataPoints: [{ attributes: claims(), count: 1 }] } },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    logs: { resourceLogs: [{ resource: { attributes: claims() }, scopeLogs: [{ scope: scope(), logRecords: [{ attributes: claims(), body: { stringValue: 'b' } }] }] }] },
+    traces: {
+      resourceSpans: [
+        {
+          resource: { attributes: claims() },
+          scopeSpans: [
+            {
+              scope: scope(),
+              spans: [{ name: 'span', attributes: claims(), events: [{ name: 'ev', attributes: claims() }], links: [{ attributes: claims() }] }],
+            },
+          ],
+        },
+      ],
+    },
+  } as const;
+
+  /** Every attribute list in a decoded export, with where it was found. */
+  function attributeLists(value: any, path = ''): [string, any[]][] {
+    if (Array.isArray(value)) return value.flatMap((v, i) => attributeLists(v, `${path}[${i}]`));
+    if (typeof value !== 'object' || value === null) return [];
+    return Object.entries(value).flatMap(([key, v]) =>
+      ['attributes', 'filteredAttributes', 'metadata'].includes(key) ? [[`${path}.${key}`, v as any[]]] : attributeLists(v, `${path}.${key}`),
+    );
+  }
+
+  it.each(['metrics', 'logs', 'traces'] as const)('removes user.* and enduser.* at every level of %s and stamps only the verified identity', (signal) => {
+    const type = signalNamed(signal)!.request;
+    const before = type.encode(type.fromObject(payloads[signal])).finish();
+    const after = Buffer.concat(guard.protect(signal, before, caller));
+    validateWire(type, after);
+    expect(after.includes('mallory')).toBe(false);
+    const lists = attributeLists(decoded(signal, after));
+    expect(lists).toHaveLength(signal === 'metrics' ? 12 : signal === 'logs' ? 3 : 5);
+    for (const [where, list] of lists) {
+      const keys = list.map((a: any) => a.key);
+      if (where.endsWith('resource.attributes')) {
+        expect(keys, where).toEqual([...kept, 'user.id', 'user.email', 'coding_agent.name']);
+        expect(list.find((a: any) => a.key === 'user.email').value.stringValue).toBe(ALICE.email);
+      } else {
+        expect(keys, where).toEqual(kept);
+      }
+    }
+  });
+
+  it('leaves user.* alone when there is no verified identity to protect (RELAY_AUTH=none)', () => {
+    const type = signalNamed('logs')!.request;
+    const before = type.encode(type.fromObject(payloads.logs)).finish();
+    const open = exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
+    expect(open.protect('logs', before, undefined)).toEqual([before]);
   });
 });

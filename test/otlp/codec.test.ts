@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codecFor, encodeStatus, jsonCodec, OtlpDecodeError, protobufCodec } from '../../shared/otlp/codec.js';
+import { codecFor, encodeStatus, ExportTooLargeError, jsonCodec, OtlpDecodeError, protobufCodec } from '../../shared/otlp/codec.js';
 import { otlpType } from '../../shared/otlp/schema.js';
 import { signalNamed } from '../../shared/otlp/signals.js';
 
@@ -87,6 +87,23 @@ describe('jsonCodec.toProtobuf', () => {
 
   it('refuses invalid UTF-8', () => {
     expect(() => jsonCodec.toProtobuf(metrics.request, Buffer.from([0x7b, 0xff, 0x7d]))).toThrow(OtlpDecodeError);
+  });
+});
+
+describe('jsonCodec.toProtobuf bounds', () => {
+  const logs = signalNamed('logs')!.request;
+
+  it.each([100, 50_000])('refuses attribute values nested %i levels deep as a bad body, not a crash', (depth) => {
+    const value = `${'{"kvlistValue":{"values":[{"key":"k","value":'.repeat(depth)}{"stringValue":"x"}${'}]}}'.repeat(depth)}`;
+    const json = Buffer.from(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":${value}}]}]}]}`);
+    expect(() => jsonCodec.toProtobuf(logs, json)).toThrow(OtlpDecodeError);
+    expect(() => jsonCodec.toProtobuf(logs, json)).toThrow(/nested deeper than 64 levels$/);
+  });
+
+  it('refuses more top-level entries than allowed before converting any', () => {
+    const json = Buffer.from(`{"resource_logs":[${Array.from({ length: 11 }, () => '{}').join(',')}]}`);
+    expect(() => jsonCodec.toProtobuf(logs, json, 10)).toThrow(ExportTooLargeError);
+    expect(jsonCodec.toProtobuf(logs, json, 11).length).toBe(22);
   });
 });
 

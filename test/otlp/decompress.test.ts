@@ -1,6 +1,7 @@
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BodyTooLargeError, CorruptBodyError, decompress, UnsupportedEncodingError } from '../../shared/otlp/decompress.js';
+import { BodyTooLargeError } from '../../shared/http.js';
+import { contentEncoding, CorruptBodyError, decompress, UnsupportedEncodingError } from '../../shared/otlp/decompress.js';
 
 const text = Buffer.from('hello otlp '.repeat(100));
 
@@ -13,7 +14,7 @@ describe('decompress', () => {
     ['identity', text],
     [undefined, text],
   ])('undoes %s', async (encoding, body) => {
-    expect(Buffer.from(await decompress(body, encoding, 1 << 20)).equals(text)).toBe(true);
+    expect(Buffer.from(await decompress(body, contentEncoding(encoding), 1 << 20)).equals(text)).toBe(true);
   });
 
   it('stops a gzip bomb at the limit', async () => {
@@ -28,6 +29,16 @@ describe('decompress', () => {
   });
 
   it('refuses encodings it does not know', async () => {
-    await expect(decompress(text, 'br', 1 << 20)).rejects.toThrow(UnsupportedEncodingError);
+    expect(() => contentEncoding('br')).toThrow(UnsupportedEncodingError);
+  });
+
+  it('stops reading when told to by the caller', async () => {
+    const seen: number[] = [];
+    const stop = (bytes: number) => {
+      seen.push(bytes);
+      if (seen.length === 2) throw new Error('budget spent');
+    };
+    await expect(decompress(gzipSync(Buffer.alloc(1 << 20)), 'gzip', 1 << 21, stop)).rejects.toThrow('budget spent');
+    expect(seen).toHaveLength(2);
   });
 });

@@ -47,4 +47,23 @@ describe('validateWire', () => {
     for (let i = 0; i < 200; i++) bytes = field(0x2a, field(0x0a, bytes));
     expect(() => validateWire(otlpType('AnyValue'), bytes)).toThrow(/nested deeper than 64 levels/);
   });
+
+  /** A length-delimited field: tag byte, length, bytes. */
+  const ld = (tag: number, ...bytes: number[]) => [tag, bytes.length, ...bytes];
+  const text = (value: string) => [...Buffer.from(value)];
+  /** ExportLogsServiceRequest { resource_logs { resource { attributes { <keyValue> } } } } */
+  const inResource = (...keyValue: number[]) => ld(0x0a, ...ld(0x0a, ...ld(0x0a, ...keyValue)));
+
+  it.each([
+    ['KeyValue.key', 'a harmless key, then user.email', inResource(...ld(0x0a, ...text('service.name')), ...ld(0x0a, ...text('user.email')))],
+    ['ResourceLogs.resource', 'two resources in one entry', ld(0x0a, ...ld(0x0a), ...ld(0x0a))],
+    ['AnyValue oneof', 'a string value, then an int value', inResource(...ld(0x0a, ...text('k')), ...ld(0x12, ...ld(0x0a, ...text('v')), 0x18, 0x01))],
+  ])('refuses a single field that appears twice (%s: %s): parsers keep the last, the guard must read the same', (_field, _case, bytes) => {
+    expect(() => validateWire(logs.request, Uint8Array.from(bytes))).toThrow(/appears more than once/);
+  });
+
+  it('stops counting entries past the cap before walking the rest', () => {
+    const entries = Buffer.alloc(2_000_000, Buffer.from([0x0a, 0x00]));
+    expect(() => validateWire(logs.request, entries, 1000)).toThrow('export holds more than 1000 resourceLogs entries');
+  });
 });

@@ -19,7 +19,7 @@ describe('classifyUpstream', () => {
     [404, {}, { kind: 'retryable', status: 503 }],
     [408, {}, { kind: 'retryable', status: 503 }],
   ])('maps upstream %i %j', (status, headers, expected) => {
-    expect(classifyUpstream(status, headers, new Uint8Array())).toMatchObject(expected);
+    expect(classifyUpstream(status, headers, new Uint8Array(), [])).toMatchObject(expected);
   });
 });
 
@@ -39,16 +39,31 @@ describe('retryAfterSeconds', () => {
 describe('upstreamReason', () => {
   it('reads a google.rpc.Status body', () => {
     const body = otlpType('RpcStatus').encode({ code: 3, message: 'table not found' }).finish();
-    expect(upstreamReason(body, 'application/x-protobuf')).toBe('table not found');
+    expect(upstreamReason(body, 'application/x-protobuf', [])).toBe('table not found');
   });
 
   it('reads a Databricks JSON error', () => {
-    expect(upstreamReason(Buffer.from('{"error_code":"BAD_REQUEST","message":"schema mismatch"}'), 'application/json')).toBe('schema mismatch');
+    expect(upstreamReason(Buffer.from('{"error_code":"BAD_REQUEST","message":"schema mismatch"}'), 'application/json', [])).toBe('schema mismatch');
   });
 
   it('keeps text short and on one line', () => {
-    const reason = upstreamReason(Buffer.from(`line1\nline2 ${'x'.repeat(1000)}`), 'text/plain');
+    const reason = upstreamReason(Buffer.from(`line1\nline2 ${'x'.repeat(1000)}`), 'text/plain', []);
     expect(reason.startsWith('line1 line2')).toBe(true);
+    expect(reason.length).toBeLessThanOrEqual(303);
+  });
+
+  it('removes the token and header values the relay sent, whole, cut or split', () => {
+    const token = 'dapi0123456789abcdef0123456789abcdef';
+    const sent = [token, `Bearer ${token}`, 'main.agents.relay_otel_metrics'];
+    const echo = `bad request: Authorization: Bearer ${token}; table main.agents.relay_otel_metrics; partial ${token.slice(3, 20)}`;
+    const reason = upstreamReason(Buffer.from(JSON.stringify({ message: echo })), 'application/json', sent);
+    expect(reason).toBe('bad request: Authorization: [redacted]; table [redacted]; partial [redacted]');
+    expect(reason).not.toContain(token.slice(0, 8));
+  });
+
+  it('stays bounded for a long echo', () => {
+    const token = 'x'.repeat(40);
+    const reason = upstreamReason(Buffer.from(`${'y'.repeat(10_000)} ${token}`), 'text/plain', [token]);
     expect(reason.length).toBeLessThanOrEqual(303);
   });
 });

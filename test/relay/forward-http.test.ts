@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { secretTokenProvider } from '../../shared/databricks-token.js';
 import { signalNamed, type Signal } from '../../shared/otlp/signals.js';
 import { httpUpstream } from '../../shared/relay/forward-http.js';
-import { withConcurrencyLimit } from '../../shared/relay/with-concurrency-limit.js';
 import { withTokenRefresh } from '../../shared/relay/with-token-refresh.js';
 import { environmentSource, SecretCache, type SecretSource } from '../../shared/secrets.js';
 import { fakeDatabricksIngest, type FakeIngest } from '../fakes/databricks-ingest.js';
@@ -77,13 +76,19 @@ describe('httpUpstream', () => {
     expect(await makeUpstream()(metrics, [body], 't')).toMatchObject(expected);
   });
 
-  it('sends again once when the connection is reset, then gives 503', async () => {
+  it('does not send again when the connection is reset after the upstream read the export (it may hold it)', async () => {
     ingest.script.push('reset');
-    expect(await makeUpstream()(metrics, [body], 't')).toMatchObject({ kind: 'accepted' });
+    expect(await makeUpstream()(metrics, [body], 't')).toMatchObject({ kind: 'retryable', status: 503, reason: expect.stringMatching(/^upstream unreachable \((UND_ERR_SOCKET|ECONNRESET)\)$/) });
+    expect(ingest.requests).toHaveLength(1);
+    expect(await upstream(metrics, [body], 't')).toMatchObject({ kind: 'accepted' });
     expect(ingest.requests).toHaveLength(2);
-    ingest.script.push('reset', 'reset');
-    expect(await upstream(metrics, [body], 't')).toMatchObject({ kind: 'retryable', status: 503, reason: expect.stringMatching(/^upstream unreachable \((UND_ERR_SOCKET|ECONNRESET)\)$/) });
-    expect(ingest.requests).toHaveLength(4);
+  });
+
+  it('passes an upstream 400 on without the token or table the relay sent', async () => {
+    const token = 'dapi-0123456789abcdef-secret';
+    ingest.script.push({ status: 400, headers: { 'content-type': 'text/plain' }, body: `echo: authorization=Bearer ${token} table=main.agents.relay_otel_metrics` });
+    const outcome = await makeUpstream()(metrics, [body], token);
+    expect(outcome).toEqual({ kind: 'rejected', status: 400, reason: 'upstream rejected the data: echo: authorization=[redacted] table=[redacted]' });
   });
 
   it('answers 503 when nothing listens', async () => {
@@ -115,7 +120,7 @@ describe('withTokenRefresh', () => {
 
   it('fetches the token again after a 401 and retries once', async () => {
     const source = countingSource(['old-token', 'rotated-token']);
-    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0 });
+    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
     ingest.script.push({ status: 401 });
     expect(await forward(metrics, [body])).toMatchObject({ kind: 'accepted' });
@@ -125,7 +130,7 @@ describe('withTokenRefresh', () => {
 
   it('gives 503 when the fresh token is refused too', async () => {
     const warnings: string[] = [];
-    const secrets = new SecretCache(countingSource(['a', 'b']), { ttlMs: 60_000, maxStaleMs: 0 });
+    const secrets = new SecretCache(countingSource(['a', 'b']), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), (m) => warnings.push(m));
     ingest.script.push({ status: 403 }, { status: 403 });
     expect(await forward(metrics, [body])).toMatchObject({ kind: 'retryable', status: 503 });
@@ -133,20 +138,38 @@ describe('withTokenRefresh', () => {
     expect(warnings.join()).not.toContain('Bearer');
   });
 
+  it('reads the token once for a burst of refused exports and sends them all again with the rotated one', async () => {
+    const source = countingSource(['old-token', 'rotated-token']);
+    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
+    const forward = withTokenRefresh(makeUpstream({ maxSockets: 20 }), secretTokenProvider(secrets, 'databricks-token'), () => {});
+    ingest.refusedToken = 'old-token';
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => forward(metrics, [body])));
+    expect(outcomes.every((o) => o.kind === 'accepted')).toBe(true);
+    expect(source.reads).toBe(2);
+  });
+
+  it('keeps refusing with 503 and backs off instead of reading Key Vault per export while the token stays refused', async () => {
+    const source = countingSource(['refused-token']);
+    const secrets = new SecretCache(source, { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
+    const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
+    ingest.refusedToken = 'refused-token';
+    const outcomes: string[] = [];
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const batch = await Promise.all(Array.from({ length: 10 }, () => forward(metrics, [body])));
+      outcomes.push(...batch.map((o) => (o.kind === 'retryable' ? `${o.status} ${o.reason}` : o.kind)));
+    }
+    expect(outcomes.length).toBeGreaterThan(100);
+    expect(new Set(outcomes)).toEqual(new Set(['503 upstream refused the relay credentials']));
+    // First read, one refresh for the burst, one more after the 1 s pause (at most).
+    expect(source.reads).toBeLessThanOrEqual(3);
+    expect(ingest.requests.length).toBeLessThan(40);
+  });
+
   it('gives 503 without calling upstream when no token can be had', async () => {
-    const secrets = new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0 });
+    const secrets = new SecretCache(environmentSource({}), { ttlMs: 60_000, maxStaleMs: 0, timeoutMs: 1000 });
     const forward = withTokenRefresh(makeUpstream(), secretTokenProvider(secrets, 'databricks-token'), () => {});
     expect(await forward(metrics, [body])).toMatchObject({ kind: 'retryable', status: 503, reason: 'relay credentials unavailable' });
     expect(ingest.requests).toHaveLength(0);
-  });
-});
-
-describe('withConcurrencyLimit', () => {
-  it('turns requests past the cap away with 503 instead of queueing them', async () => {
-    ingest.script.push('hang', 'hang');
-    const send = makeUpstream({ timeoutMs: 200 });
-    const forward = withConcurrencyLimit((signal, protobuf) => send(signal, protobuf, 't'), 2);
-    const results = await Promise.all([forward(metrics, [body]), forward(metrics, [body]), forward(metrics, [body])]);
-    expect(results.map((r) => (r.kind === 'retryable' ? r.reason : r.kind))).toEqual(['upstream timed out', 'upstream timed out', 'relay is at capacity']);
   });
 });

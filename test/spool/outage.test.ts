@@ -10,6 +10,7 @@ import { blobSpoolStore, DEAD_LETTER_CONTAINER, SPOOL_CONTAINER, SpoolGauge, spo
 import { bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { exportWithRetry } from '../fakes/retrying-otlp-client.js';
 import { markedExport, markersIn, switchableIngest, testAzurite } from './fixtures.js';
+import { bufferedBody } from '../../shared/http.js';
 
 /*
  * The ingest is down for a simulated 10 minutes while 1,000 distinct exports arrive through a client
@@ -43,7 +44,7 @@ describe('ingest down for a simulated 10 minutes', () => {
       AzureWebJobsStorage: azurite.connectionString,
     };
     app = await createApp(env, quiet);
-    served = await serve(app.handle, { host: '127.0.0.1', port: 0, maxBodyBytes: app.settings.maxBodyBytes });
+    served = await serve(app.handle, { host: '127.0.0.1', port: 0 });
 
     const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
     const tableFor = (signal: Signal) => `dev.coding_agents.agents${signal.tableSuffix}`;
@@ -110,7 +111,7 @@ describe('ingest down for a simulated 10 minutes', () => {
     expect(new Set(ingest.received.map((r) => `${r.path} ${r.table}`))).toEqual(new Set(['/api/2.0/otel/v1/logs dev.coding_agents.agents_otel_logs']));
     // A fresh pass lists the now empty spool.
     await app.replaySpool(10_000);
-    const health = JSON.parse(Buffer.from((await app.health({ method: 'GET', url: '/api/health', headers: {}, body: new Uint8Array() })).body).toString());
+    const health = JSON.parse(Buffer.from((await app.health({ method: 'GET', url: '/api/health', headers: {}, body: bufferedBody(new Uint8Array()) })).body).toString());
     expect(health.spool).toMatchObject({ exports: 0, bytes: 0, oldestAgeSeconds: null });
   }, 180_000);
 });

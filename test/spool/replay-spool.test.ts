@@ -8,6 +8,7 @@ import type { Forward, ForwardOutcome } from '../../shared/relay/outcome.js';
 import { blobSpoolStore, DEAD_LETTER_CONTAINER, SPOOL_CONTAINER, SpoolGauge, spoolReplayer, type SpoolStore } from '../../shared/spool/index.js';
 import { bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { markedExport, markersIn, switchableIngest, testAzurite } from './fixtures.js';
+import { bufferedBody } from '../../shared/http.js';
 
 const quiet = silentLog;
 const tableFor = () => 'dev.coding_agents.agents_otel_logs';
@@ -124,7 +125,7 @@ describe('the relay with the ingest and the spool storage both down', () => {
         method: 'POST',
         url: '/api/otel/v1/logs',
         headers: { 'content-type': 'application/x-protobuf', authorization: await bearerFor('codex') },
-        body: markedExport('lost?'),
+        body: bufferedBody(markedExport('lost?')),
       });
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('1');

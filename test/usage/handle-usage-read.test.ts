@@ -1,6 +1,6 @@
 import { answering } from '../answering.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlainRequest } from '../../shared/http.js';
+import { bufferedBody, type PlainRequest } from '../../shared/http.js';
 import { SignInError, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
 import { TelemetryDb } from '../../shared/local/telemetry-db.js';
 import { duckdbUsageStore } from '../../shared/usage/duckdb-usage-store.js';
@@ -54,7 +54,7 @@ function handler(overrides: Partial<UsageReadDeps> = {}) {
 }
 
 function get(url: string, who: string | undefined = 'admin', headers: Record<string, string> = {}): PlainRequest {
-  return { method: 'GET', url, headers: { ...(who ? { 'x-test-user': who } : {}), ...headers }, body: new Uint8Array() };
+  return { method: 'GET', url, headers: { ...(who ? { 'x-test-user': who } : {}), ...headers }, body: bufferedBody(new Uint8Array()) };
 }
 
 async function json(url: string, who?: string, deps?: Partial<UsageReadDeps>) {

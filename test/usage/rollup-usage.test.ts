@@ -8,6 +8,7 @@ import type { UsageStore } from '../../shared/usage/usage-store.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { fixtures } from '../fixtures.js';
 import { claudeApiRequest, ingest, logs, sums, type Who } from './builders.js';
+import { bufferedBody } from '../../shared/http.js';
 
 const names = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents', gatewayUsage: 'dev.ai_gateway.usage' };
 const TABLE = 'dev.coding_agents.agents_usage_daily';
@@ -38,7 +39,7 @@ describe('usage roll-up of the real agent fixtures, through the relay', () => {
         method: 'POST',
         url: `/api/otel/v1/${f.signal}`,
         headers: { 'content-type': f.contentType, authorization: await bearerFor(f.agent) },
-        body: f.body,
+        body: bufferedBody(f.body),
       });
       expect(response.status, f.file).toBe(200);
     }
@@ -96,7 +97,7 @@ describe('usage roll-up of the real agent fixtures, through the relay', () => {
     await rollupUsage(store, names, range, new Date('2026-11-23T01:15:00Z'));
     expect(await store.query(`SELECT * FROM ${TABLE} ORDER BY ALL`, {})).toEqual(first);
     for (const f of fixtures()) {
-      await app.handle({ method: 'POST', url: `/api/otel/v1/${f.signal}`, headers: { 'content-type': f.contentType, authorization: await bearerFor(f.agent) }, body: f.body });
+      await app.handle({ method: 'POST', url: `/api/otel/v1/${f.signal}`, headers: { 'content-type': f.contentType, authorization: await bearerFor(f.agent) }, body: bufferedBody(f.body) });
     }
     await rollupUsage(store, names, range, new Date('2026-11-23T02:15:00Z'));
     expect(await store.query(`SELECT * FROM ${TABLE} ORDER BY ALL`, {})).toEqual(first);

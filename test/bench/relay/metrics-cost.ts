@@ -17,13 +17,15 @@ import { relayMetricsPipeline } from '../../../shared/observe/relay-metrics.js';
 import { exportHandler } from '../../../shared/relay/handle-export.js';
 import { DEFAULT_DENIED_LOG_ATTRIBUTES, DEFAULT_DENIED_RESOURCE_ATTRIBUTES } from '../../../shared/settings.js';
 import { fixture } from '../../fixtures.js';
+import { bufferedBody } from '../../../shared/http.js';
+import { admission } from '../../../shared/relay/admission.js';
 
 const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 7);
 const keys = { current: signingKey('bench-signing-key-0123456789abcdef0123456789') };
 const verifier = new CredentialVerifier({ keys: async () => keys, revocations: async () => parseRevocations('') });
 const forward = async () => ({ kind: 'accepted' as const, body: new Uint8Array() });
 const guard = exportGuard({ verifier, deniedResourceAttributes: new Set(DEFAULT_DENIED_RESOURCE_ATTRIBUTES.split(',')), deniedLogAttributes: new Set(DEFAULT_DENIED_LOG_ATTRIBUTES.split(',')) });
-const bare = exportHandler({ maxBodyBytes: 1 << 24, forward, guard });
+const bare = exportHandler({ maxBodyBytes: 1 << 24, maxEntries: 1000, admission: admission(256, 1 << 28), forward, guard });
 const telemetry = await relayMetricsPipeline({ sources: { secretReads: () => [], credentialCache: () => verifier.cache, spool: () => undefined } });
 const observed = observeExports(bare, telemetry.metrics, { logAccepted: false });
 const { credential } = await issueCredential(keys, { userId: 'bench', email: 'bench@example.com', agent: 'codex', ttlSeconds: 86_400 });
@@ -31,7 +33,7 @@ const { credential } = await issueCredential(keys, { userId: 'bench', email: 'be
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function microsPerRequest(handle: (request: Parameters<typeof bare>[1]) => Promise<{ status: number }>, body: Buffer, requests: number): Promise<number> {
-  const request = { method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${credential}` }, body };
+  const request = { method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${credential}` }, body: bufferedBody(body) };
   const started = performance.now();
   for (let i = 0; i < requests; i++) {
     if ((await handle(request)).status !== 200) throw new Error('export refused');

@@ -7,6 +7,8 @@
  */
 import { exportGuard } from '../../../shared/identity/export-guard.js';
 import { CredentialVerifier, issueCredential, parseRevocations, signingKey } from '../../../shared/identity/relay-credentials.js';
+import { bufferedBody } from '../../../shared/http.js';
+import { admission } from '../../../shared/relay/admission.js';
 import { exportHandler } from '../../../shared/relay/handle-export.js';
 import { DEFAULT_DENIED_LOG_ATTRIBUTES, DEFAULT_DENIED_RESOURCE_ATTRIBUTES } from '../../../shared/settings.js';
 import { fixture } from '../../fixtures.js';
@@ -15,9 +17,10 @@ const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 7);
 const keys = { current: signingKey('bench-signing-key-0123456789abcdef0123456789') };
 const revocations = parseRevocations('');
 const forward = async () => ({ kind: 'accepted' as const, body: new Uint8Array() });
-const plain = exportHandler({ maxBodyBytes: 1 << 24, forward, guard: exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() }) });
+const limits = { maxBodyBytes: 1 << 24, maxEntries: 1000, admission: admission(256, 1 << 28) };
+const plain = exportHandler({ ...limits, forward, guard: exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() }) });
 const guarded = exportHandler({
-  maxBodyBytes: 1 << 24,
+  ...limits,
   forward,
   guard: exportGuard({
     verifier: new CredentialVerifier({ keys: async () => keys, revocations: async () => revocations }),
@@ -30,7 +33,7 @@ const { credential } = await issueCredential(keys, { userId: 'bench', email: 'be
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function microsPerRequest(handler: typeof plain, body: Buffer, requests: number): Promise<number> {
-  const request = { method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${credential}` }, body };
+  const request = { method: 'POST', url: '/api/otel/v1/metrics', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${credential}` }, body: bufferedBody(body) };
   const started = performance.now();
   for (let i = 0; i < requests; i++) {
     const response = await handler('metrics', request);

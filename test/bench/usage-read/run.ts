@@ -49,7 +49,7 @@ try {
   console.log(`generated ${n} usage rows in ${generateSeconds.toFixed(1)} s`);
 
   const app = await createApp({ LOCAL_DUCKDB_PATH: file, UC_CATALOG: names.catalog, RELAY_SIGNING_KEY: 'bench-signing-key-0123456789abcdef0123' }, jsonLog(consoleSink));
-  const served = await serve(app.handle, { host: '127.0.0.1', port: 0, maxBodyBytes: 1 << 20 });
+  const served = await serve(app.handle, { host: '127.0.0.1', port: 0 });
   let seed = 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const timings: number[] = [];
