@@ -6,15 +6,20 @@
  *      the floor for any relay written in Node, so the relay's own overhead can be told apart,
  *   4. the relay without credentials or privacy guard (RELAY_AUTH=none, empty deny lists),
  *   5. the relay as shipped: credential verified, identity stamped, privacy guard on;
- * 4 and 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
+ * 2 to 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
  * same upstream, the Databricks token and signing key read from a loopback Key Vault through the
- * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, Key Vault reads per 10,000
- * requests, peak RSS; and, before the load runs, the in-process pipeline cost (pipeline.ts). Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (3).
+ * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, the ratios of issue 14
+ * (guarded and plain relay against the bare proxy, relay against nginx, each the median of per-round
+ * ratios), Key Vault reads per 10,000 requests, peak RSS; and, before the load runs, the in-process
+ * pipeline cost (pipeline.ts).
+ * Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (5); for profiling, BENCH_CASES
+ * (comma-separated case names: only those run, and last-run.json is left alone) and BENCH_NODE_FLAGS
+ * (extra Node flags for the bare proxy and both relays, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeKeyVault } from '../../fakes/key-vault.js';
 import { fakeManagedIdentity } from '../../fakes/managed-identity.js';
@@ -23,7 +28,9 @@ import { issueCredential, signingKey } from '../../../shared/identity/relay-cred
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ONLY = process.env.BENCH_CASES?.split(',');
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
 const TABLE = 'main.telemetry.agents_otel_metrics';
 const children: ChildProcess[] = [];
 
@@ -136,10 +143,15 @@ interface Case {
 
 async function main(): Promise<void> {
   ensureTools();
+  const loadBefore = loadavg().map((n) => Number(n.toFixed(2)));
+  console.log(`load average before the run: ${loadBefore.join(' ')} (${cpus().length} cores)`);
   // First, alone on the machine: the pipeline's own cost per request, plain and guarded (pipeline.ts).
-  const pipelineOut = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pipeline.ts')]).toString();
-  process.stdout.write(pipelineOut);
-  const pipeline = JSON.parse(pipelineOut.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  let pipeline: Record<string, unknown> = {};
+  if (!ONLY) {
+    const pipelineOut = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pipeline.ts')]).toString();
+    process.stdout.write(pipelineOut);
+    pipeline = JSON.parse(pipelineOut.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  }
   const token = 'dapi-bench-token';
   const signingKeySecret = 'bench-signing-key-0123456789abcdef0123456789';
   const vault = await fakeKeyVault({ 'databricks-token': token, 'relay-signing-key': signingKeySecret });
@@ -148,7 +160,7 @@ async function main(): Promise<void> {
   const upstream = await start(process.execPath, [...tsx, join(import.meta.dirname, 'upstream.ts')], process.env, /listening (\d+)/);
   const upstreamPort = Number(upstream.match[1]);
   const nginxPort = await startNginx(upstreamPort, token);
-  const bare = await start(process.execPath, [...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
+  const bare = await start(process.execPath, [...NODE_FLAGS, ...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
   const relayEnv = {
     PATH: process.env.PATH,
     ...identity.env,
@@ -162,21 +174,25 @@ async function main(): Promise<void> {
   const ready = /on (http:\/\/127\.0\.0\.1:\d+)/;
   // The relay as issue "OTLP relay" built it (no credential, nothing removed) and as shipped (credential
   // verified, identity stamped, privacy guard on), side by side.
-  const plain = await start(process.execPath, ['dist/shared/local/main.js'], { ...relayEnv, RELAY_AUTH: 'none', PRIVACY_DENIED_RESOURCE_ATTRIBUTES: '', PRIVACY_DENIED_LOG_ATTRIBUTES: '' }, ready);
-  const guarded = await start(process.execPath, ['dist/shared/local/main.js'], relayEnv, ready);
+  const relay = [...NODE_FLAGS, 'dist/shared/local/main.js'];
+  const plain = await start(process.execPath, relay, { ...relayEnv, RELAY_AUTH: 'none', PRIVACY_DENIED_RESOURCE_ATTRIBUTES: '', PRIVACY_DENIED_LOG_ATTRIBUTES: '' }, ready);
+  const guarded = await start(process.execPath, relay, relayEnv, ready);
   const { credential } = await issueCredential({ current: signingKey(signingKeySecret) }, { userId: 'bench-user', email: 'bench@example.com', agent: 'codex', ttlSeconds: 3600 });
   const auth = `Bearer ${credential}`;
   const claude = join(FIXTURE_DIR, 'claude-code-2.1.197.metrics.pb');
   const codex = join(FIXTURE_DIR, 'codex-0.169.0.metrics.pb');
-  const cases: Case[] = [
+  const allCases: Case[] = [
     { name: 'direct', url: `http://127.0.0.1:${upstreamPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
     { name: 'nginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
     { name: 'bareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: claude },
     { name: 'relayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: claude },
     { name: 'relayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: claude, authorization: auth },
+    { name: 'codexNginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: codex },
+    { name: 'codexBareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: codex },
     { name: 'codexRelayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: codex },
     { name: 'codexRelayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: codex, authorization: auth },
   ];
+  const cases = ONLY ? allCases.filter((c) => ONLY.includes(c.name)) : allCases;
   const results = new Map<string, Result[]>(cases.map((c) => [c.name, []]));
   for (const c of cases) await wrk(c.url, 2, c.bodyFile, c.authorization); // warm up JITs and connection pools
   for (let round = 0; round < ROUNDS; round++) {
@@ -201,24 +217,48 @@ async function main(): Promise<void> {
   // machine's speed drifts between rounds more than between neighbouring measurements.
   const ratio = (a: string, b: string) =>
     Number(median(results.get(a)!.map((r, round) => r.requestsPerSecond / results.get(b)![round]!.requestsPerSecond)).toFixed(2));
-  const relayRequests = ['relayGuarded', 'codexRelayGuarded', 'relayPlain', 'codexRelayPlain'].reduce((n, name) => n + results.get(name)!.reduce((m, r) => m + r.requests, 0), 0);
+  const relayRequests = ['relayGuarded', 'codexRelayGuarded', 'relayPlain', 'codexRelayPlain'].reduce((n, name) => n + (results.get(name) ?? []).reduce((m, r) => m + r.requests, 0), 0);
+  const rss = { relayPlain: peakRssMb(plain.child.pid!), relayGuarded: peakRssMb(guarded.child.pid!) };
+  if (ONLY) {
+    // A partial run (profiling): last-run.json keeps the last full one.
+    console.log(JSON.stringify({ ...summary, peakRssMb: rss }, null, 2));
+    await Promise.all([vault.close(), identity.close()]);
+    return;
+  }
+  const tail = (name: string) => Number((summary[name]!.p99Ms / summary[name]!.p50Ms).toFixed(2));
+  const ratios = {
+    guardedVsBareClaude: ratio('relayGuarded', 'bareNode'),
+    guardedVsBareCodex: ratio('codexRelayGuarded', 'codexBareNode'),
+    plainVsBareClaude: ratio('relayPlain', 'bareNode'),
+    plainVsBareCodex: ratio('codexRelayPlain', 'codexBareNode'),
+    relayGuardedVsNginx: ratio('relayGuarded', 'nginx'),
+    codexRelayGuardedVsNginx: ratio('codexRelayGuarded', 'codexNginx'),
+    bareNodeVsNginx: ratio('bareNode', 'nginx'),
+    guardedVsPlainClaude: ratio('relayGuarded', 'relayPlain'),
+    guardedVsPlainCodex: ratio('codexRelayGuarded', 'codexRelayPlain'),
+  };
+  const p99OverP50 = { relayGuarded: tail('relayGuarded'), codexRelayGuarded: tail('codexRelayGuarded'), relayPlain: tail('relayPlain'), codexRelayPlain: tail('codexRelayPlain') };
+  // Issue 14's targets, judged on this run's figures.
+  const targets = {
+    guardedVsBareClaude: { target: '>= 0.85', met: ratios.guardedVsBareClaude >= 0.85 },
+    guardedVsBareCodex: { target: '>= 0.75', met: ratios.guardedVsBareCodex >= 0.75 },
+    p99OverP50: { target: '<= 4 (guarded, both payloads)', met: p99OverP50.relayGuarded <= 4 && p99OverP50.codexRelayGuarded <= 4 },
+    peakRssMb: { target: '<= 120', met: Math.max(rss.relayPlain, rss.relayGuarded) <= 120 },
+  };
   const report = {
     date: new Date().toISOString(),
     bodies: { claude: `claude-code-2.1.197.metrics.pb (${readFileSync(claude).length} bytes)`, codex: `codex-0.169.0.metrics.pb (${readFileSync(codex).length} bytes)` },
     load: `wrk -t2 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS}s each, interleaved; medians; ratios: median of per-round ratios`,
+    loadAverage: { before: loadBefore, after: loadavg().map((n) => Number(n.toFixed(2))) },
     ...summary,
-    ratios: {
-      relayGuardedVsNginx: ratio('relayGuarded', 'nginx'),
-      relayPlainVsNginx: ratio('relayPlain', 'nginx'),
-      bareNodeVsNginx: ratio('bareNode', 'nginx'),
-      guardedVsPlainClaude: ratio('relayGuarded', 'relayPlain'),
-      guardedVsPlainCodex: ratio('codexRelayGuarded', 'codexRelayPlain'),
-    },
+    ratios,
+    p99OverP50,
+    targets,
     pipelineMicrosPerRequest: pipeline,
     keyVaultReads: vault.reads(),
     keyVaultReadsPer10kRequests: Number(((vault.reads() / relayRequests) * 10_000).toFixed(3)),
     relayRequests,
-    peakRssMb: { relayPlain: peakRssMb(plain.child.pid!), relayGuarded: peakRssMb(guarded.child.pid!) },
+    peakRssMb: rss,
   };
   console.log(JSON.stringify(report, null, 2));
   writeFileSync(join(import.meta.dirname, 'last-run.json'), JSON.stringify(report, null, 2) + '\n');
