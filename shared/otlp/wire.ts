@@ -160,8 +160,3 @@ function isUtf8Range(buf: Uint8Array, start: number, stop: number): boolean {
   }
   return true;
 }
-
-/** Tag and length of a length-delimited field whose value is `length` bytes. */
-export function lengthDelimitedHeader(fieldNumber: number, length: number): Uint8Array {
-  return protobuf.Writer.create().uint32((fieldNumber << 3) | 2).uint32(length).finish();
-}
