@@ -14,11 +14,12 @@
  * pipeline cost (pipeline.ts).
  * Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (5); for profiling, BENCH_CASES
  * (comma-separated case names: only those run, and last-run.json is left alone) and BENCH_NODE_FLAGS
- * (extra Node flags for the bare proxy and both relays, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * (extra Node flags for the bare proxy and both relays, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) and
+ * BENCH_LOG_DIR (their standard output, e.g. `--trace-gc` lines, kept in <dir>/<pid>.log).
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeKeyVault } from '../../fakes/key-vault.js';
@@ -31,6 +32,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ONLY = process.env.BENCH_CASES?.split(',');
 const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+const LOG_DIR = process.env.BENCH_LOG_DIR;
 const TABLE = 'main.telemetry.agents_otel_metrics';
 const children: ChildProcess[] = [];
 
@@ -48,6 +50,7 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: R
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
+      if (LOG_DIR) appendFileSync(join(LOG_DIR, `${child.pid}.log`), chunk);
       out += chunk.toString();
       const match = ready.exec(out);
       if (match) resolve({ child, match });
