@@ -6,11 +6,12 @@
  *      the floor for any relay written in Node, so the relay's own overhead can be told apart,
  *   4. the relay without credentials or privacy guard (RELAY_AUTH=none, empty deny lists),
  *   5. the relay as shipped: credential verified, identity stamped, privacy guard on;
- * 2 to 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
- * same upstream, the Databricks token and signing key read from a loopback Key Vault through the
+ * 2 to 5 also with the Codex fixture (130 KB). The bare proxy and both relays run with the Node flags
+ * of `npm start`. Both relays are the local runner forwarding to the same upstream, the Databricks token and signing key read from a loopback Key Vault through the
  * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, the ratios of issue 14
  * (guarded and plain relay against the bare proxy, relay against nginx, each the median of per-round
- * ratios), Key Vault reads per 10,000 requests, peak RSS; and, before the load runs, the in-process
+ * ratios), p99/p50, Key Vault reads per 10,000 requests, the relays' resident size (sampled during the
+ * load, and since start-up), the load average; and, before the load runs, the in-process
  * pipeline cost (pipeline.ts).
  * Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (5); for profiling, BENCH_CASES
  * (comma-separated case names: only those run, and last-run.json is left alone) and BENCH_NODE_FLAGS
@@ -72,6 +73,10 @@ error_log ${dir}/error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
+  # Request bodies up to 1 MB stay in memory: with the default (16 KB) nginx wrote every Codex export to
+  # a temporary file, and the kernel's write-back of those files some 30 s later took CPU from whichever
+  # case ran then (the relays on the Codex export, at about half their throughput).
+  client_body_buffer_size 1m;
   client_body_temp_path ${dir};
   proxy_temp_path ${dir};
   upstream ingest { server 127.0.0.1:${upstreamPort}; keepalive 64; }
@@ -175,10 +180,13 @@ async function main(): Promise<void> {
   const vault = await fakeKeyVault({ 'databricks-token': token, 'relay-signing-key': signingKeySecret });
   const identity = await fakeManagedIdentity();
   const tsx = ['--import', 'tsx'];
+  // The relays, and the bare proxy beside them, run with the Node flags of `npm start` (and of the
+  // Functions worker: infra/app/api.bicep): the floor is measured under the same runtime settings.
+  const startFlags = /node ((?:--\S+ )*)dist\//.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)![1]!.trim().split(' ').filter(Boolean);
   const upstream = await start(process.execPath, [...tsx, join(import.meta.dirname, 'upstream.ts')], process.env, /listening (\d+)/);
   const upstreamPort = Number(upstream.match[1]);
   const nginxPort = await startNginx(upstreamPort, token);
-  const bare = await start(process.execPath, [...NODE_FLAGS, ...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
+  const bare = await start(process.execPath, [...startFlags, ...NODE_FLAGS, ...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
   const relayEnv = {
     PATH: process.env.PATH,
     ...identity.env,
@@ -192,8 +200,6 @@ async function main(): Promise<void> {
   const ready = /on (http:\/\/127\.0\.0\.1:\d+)/;
   // The relay as issue "OTLP relay" built it (no credential, nothing removed) and as shipped (credential
   // verified, identity stamped, privacy guard on), side by side.
-  // The relays run with the Node flags of `npm start` (and of the Functions worker: infra/app/api.bicep).
-  const startFlags = /node ((?:--\S+ )*)dist\//.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)![1]!.trim().split(' ').filter(Boolean);
   const relay = [...startFlags, ...NODE_FLAGS, 'dist/shared/local/main.js'];
   const plain = await start(process.execPath, relay, { ...relayEnv, RELAY_AUTH: 'none', PRIVACY_DENIED_RESOURCE_ATTRIBUTES: '', PRIVACY_DENIED_LOG_ATTRIBUTES: '' }, ready);
   const guarded = await start(process.execPath, relay, relayEnv, ready);
