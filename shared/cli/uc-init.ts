@@ -1,16 +1,20 @@
-import { parseArgs } from 'node:util';
 import { loadTableDdl, tableName } from '../sql/ddl.js';
-import { cliContext, runCli } from './cli-context.js';
+import { cliArgs, cliContext, runCli } from './cli-context.js';
 
 const TABLE_FILES = ['otel_metrics', 'otel_logs', 'otel_spans', 'usage_daily'];
 
-/*
- * npm run uc:init -- [--principal <application id or name>]
- * Creates the Unity Catalog tables if missing (DDL in infra/sql/; the schema must exist) and prints
- * the grants the relay's principal needs. In local mode the same tables are created in DuckDB.
- */
+const HELP = `
+npm run uc:init -- [--principal <application id or name>]
+
+Creates the Unity Catalog tables if missing (DDL in infra/sql/; the schema must exist) and prints
+the grants the relay's principal needs. In local mode the same tables are created in DuckDB.
+
+  --principal <id>   the relay's principal, written into the printed GRANT statements
+  -h, --help         this text
+`;
+
 runCli(async () => {
-  const { values } = parseArgs({ options: { principal: { type: 'string' } } });
+  const { values } = cliArgs(HELP, { options: { principal: { type: 'string' } } });
   const { settings, names, openStore } = await cliContext();
   const principal = values.principal ?? '<relay-principal>';
   if (!/^[<>\w .@-]+$/.test(principal)) throw new Error('--principal: expected an application id, user or group name');
