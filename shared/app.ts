@@ -186,7 +186,7 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
   const localSql: Handler = telemetryDb
     ? async (request) => (await import('./local/handle-local-sql.js')).localSqlHandler(telemetryDb)(request)
     : async () => {
-        throw new Refusal(404, 'POST /api/local/sql reads the embedded ingest’s DuckDB file: local mode only (DATABRICKS_HOST unset)');
+        throw new Refusal(404, 'POST /api/local/sql reads the embedded ingest’s DuckDB file: there is none (it runs in local mode without OTEL_INGEST_URL)');
       };
 
   const userSignIn = userSignInFor(settings.userSignIn);

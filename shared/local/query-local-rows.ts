@@ -25,8 +25,8 @@ export async function queryLocalRows(options: LocalRowsOptions): Promise<QueryRo
   const { path, names, sql, maxRows } = options;
   if (!existsSync(path)) throw new Error(`no local rows yet: ${path} does not exist (npm start creates it; LOCAL_DUCKDB_PATH names it)`);
   const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
   try {
-    const connection = await instance.connect();
     try {
       await connection.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${names.catalog} (READ_ONLY)`);
     } catch (err) {
@@ -38,6 +38,8 @@ export async function queryLocalRows(options: LocalRowsOptions): Promise<QueryRo
     await connection.run(`SET TimeZone = 'UTC'`);
     return { ...(await readOnlyQuery(connection, sql, maxRows)), via: 'file' };
   } finally {
+    // Both, in this order: the file stays locked while a connection is open.
+    connection.closeSync();
     instance.closeSync();
   }
 }

@@ -29,7 +29,7 @@ function plain(value: Json, type: DuckDBType): Json {
 
 /** DuckDB's messages go on with a caret drawing of the statement; the lines before it say what is wrong. */
 function briefly(err: unknown): string {
-  const lines = String((err as Error)?.message ?? err).split('\n');
+  const lines = String((err as Error)?.message ?? err).replace(/^Failed to extract statements: /, '').split('\n');
   const end = lines.findIndex((line) => /^LINE \d+:/.test(line));
   return lines.slice(0, end === -1 ? undefined : end).map((line) => line.trim()).filter(Boolean).join(' ');
 }
@@ -41,6 +41,7 @@ function briefly(err: unknown): string {
  * not allowed or does not parse or bind is a Refusal (400) with DuckDB's reason.
  */
 export async function readOnlyQuery(connection: DuckDBConnection, sql: string, maxRows: number): Promise<QueryRows> {
+  if (sql.trim() === '') throw new Refusal(400, 'expected a query, got nothing');
   await connection.run('BEGIN TRANSACTION READ ONLY');
   try {
     let statementType: StatementType;
