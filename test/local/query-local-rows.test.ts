@@ -63,7 +63,7 @@ describe('queryLocalRows', () => {
 
     it('asks the relay on LOCAL_PORT and returns its answer', async () => {
       const answer = { columns: ['n'], types: ['BIGINT'], rows: [['1']], truncated: false };
-      const relay = await fakeServer((_request, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
+      const relay = await fakeServer((_request, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
       try {
         const port = Number(new URL(relay.url).port);
         const result = await queryLocalRows({ path, names: NAMES, port, sql: 'SELECT count(*) AS n FROM coding_agents.agents_usage_daily', maxRows: 7 });
@@ -77,7 +77,7 @@ describe('queryLocalRows', () => {
     });
 
     it("passes on the relay's refusal", async () => {
-      const relay = await fakeServer((_request, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'expected one statement, got 2' })));
+      const relay = await fakeServer((_request, res) => void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'expected one statement, got 2' })));
       try {
         await expect(queryLocalRows({ path, names: NAMES, port: Number(new URL(relay.url).port), sql: 'SELECT 1; SELECT 2', maxRows: 7 })).rejects.toThrow(/^expected one statement, got 2$/);
       } finally {
