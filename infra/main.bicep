@@ -65,6 +65,8 @@ param privacyDeniedResourceAttributes string?
 param privacyDeniedLogAttributes string?
 param logAcceptedExports string?
 param readinessCacheSeconds string?
+@description('Life of the credentials POST /api/credential issues to Claude Code\'s headers helper, in minutes.')
+param relayShortCredentialMinutes string?
 @description('on-failure: exports the ingest cannot take now are kept in the storage account and replayed; off: none kept.')
 param relaySpool string?
 @description('Spool size cap in MB; when full, exports are answered 503 with Retry-After.')
@@ -97,6 +99,8 @@ param configAgents string?
 param gatewayTokenSecretPattern string?
 @description('Helper command written into Claude Code and Codex configs; unset: the Azure CLI command; empty string: no helper.')
 param gatewayTokenHelper string?
+@description('off: Gemini CLI configs turn Gemini\'s folder trust off so ~/.gemini/.env is read in every folder; on: keep it (untrusted folders stop).')
+param geminiFolderTrust string?
 
 // ---- usage roll-up ----
 param usageSchedule string?
@@ -106,6 +110,8 @@ param usageStatementTimeoutSeconds string?
 @description('App role (Entra roles claim) whose holders read the usage of every user through GET /api/usage and the dashboard.')
 param usageAdminRole string?
 param usageMaxDays string?
+@description('The AI Gateway usage table the roll-up reads beside telemetry (needs the SELECT grant uc:init prints); empty: not read.')
+param aiGatewayUsageTable string?
 
 var suffix = uniqueString(resourceGroup().id, appName)
 var functionAppName = '${appName}-${take(suffix, 6)}'
@@ -184,6 +190,7 @@ var relaySettings = {
   RELAY_SIGNING_KEY_PREVIOUS_SECRET_NAME: relaySigningKeyPreviousSecretName
   RELAY_REVOKED_SECRET_NAME: relayRevokedSecretName
   RELAY_CREDENTIAL_TTL_DAYS: relayCredentialTtlDays
+  RELAY_SHORT_CREDENTIAL_MINUTES: relayShortCredentialMinutes
   RELAY_SPOOL: relaySpool
   RELAY_SPOOL_MAX_MB: relaySpoolMaxMb
   RELAY_SPOOL_REPLAY_SCHEDULE: relaySpoolReplaySchedule
@@ -207,6 +214,7 @@ var relaySettings = {
   CONFIG_AGENTS: configAgents
   GATEWAY_TOKEN_SECRET_PATTERN: gatewayTokenSecretPattern
   GATEWAY_TOKEN_HELPER: gatewayTokenHelper
+  GEMINI_FOLDER_TRUST: geminiFolderTrust
   USAGE_SCHEDULE: usageSchedule
   USAGE_WINDOW_DAYS: usageWindowDays
   USAGE_MAX_ATTEMPTS: usageMaxAttempts
@@ -215,6 +223,7 @@ var relaySettings = {
   READINESS_CACHE_SECONDS: readinessCacheSeconds
   USAGE_ADMIN_ROLE: usageAdminRole
   USAGE_MAX_DAYS: usageMaxDays
+  AI_GATEWAY_USAGE_TABLE: aiGatewayUsageTable
 }
 
 module api 'app/api.bicep' = {

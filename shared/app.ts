@@ -5,6 +5,7 @@ import { healthHandler, type ReadinessCheck } from './health.js';
 import { Refusal, type Handler } from './http.js';
 import { credentialSecrets } from './identity/credential-secrets.js';
 import { exportGuard } from './identity/export-guard.js';
+import { credentialHandler } from './identity/handle-credential.js';
 import { CredentialVerifier } from './identity/relay-credentials.js';
 import { easyAuthSignIn, entraSignIn, localSignIn, type UserSignIn } from './identity/user-sign-in.js';
 import { redact, type Log } from './log.js';
@@ -23,7 +24,7 @@ import { secretCacheFor } from './secrets.js';
 import { spoolFor, type ReplayReport, type SpoolStats } from './spool/index.js';
 import { loadSettings, tableNames, type Env, type Settings, type UserSignInSettings } from './settings.js';
 import { tableName } from './sql/ddl.js';
-import type { UsageRange } from './usage/rollup-usage.js';
+import type { RollupResult, UsageRange } from './usage/rollup-usage.js';
 
 /*
  * The composition root: builds every part once per process from the settings and wires them. Routing
@@ -37,6 +38,8 @@ export interface App {
   exportSignal: ObservedExportHandler;
   /** GET /api/config/{agent} and /api/config/install.sh. */
   config: ConfigHandler;
+  /** POST /api/credential?agent=claude-code: a short-lived relay credential for the signed-in user. */
+  credential: Handler;
   /** POST /api/usage/rollup (admin). */
   usage: Handler;
   /** GET /api/usage: usage as JSON or CSV (own rows, or everyone's with the admin role). */
@@ -44,7 +47,7 @@ export interface App {
   /** GET /api/dashboard: the usage dashboard page. */
   dashboard: Handler;
   /** Recomputes the usage of a range of days (the timer uses the recent window). */
-  runUsage(range?: UsageRange): Promise<{ range: UsageRange; rows: number }>;
+  runUsage(range?: UsageRange): Promise<RollupResult>;
   /** GET /api/health (liveness) and ?ready=1 (readiness). */
   health: Handler;
   /** GET /api/metrics: the relay's own metrics in Prometheus text. */
@@ -191,17 +194,20 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
 
   const userSignIn = userSignInFor(settings.userSignIn);
   const config = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (reason) => log.warn('config.refused', { reason }) });
+  const credential = credentialHandler({ settings, userSignIn, signingKeys: () => credentialKeys.keys() });
 
   // The usage modules (and with them @databricks/sql) load on first use: the relay never needs them.
   let usageParts: ReturnType<typeof loadUsage> | undefined;
   async function loadUsage() {
-    const [{ usageStoreFor, USAGE_NOT_CONFIGURED }, { usageHandler }, { usageReadHandler }, rollup] = await Promise.all([
+    const [{ usageStoreFor, USAGE_NOT_CONFIGURED }, { usageTablesFor }, { usageHandler }, { usageReadHandler }, rollup] = await Promise.all([
       import('./usage/usage-store-for.js'),
+      import('./usage/usage-tables.js'),
       import('./usage/handle-usage.js'),
       import('./usage/handle-usage-read.js'),
       import('./usage/rollup-usage.js'),
     ]);
     const warn = (reason: string) => log.warn('usage.retry', { reason });
+    const tables = usageTablesFor(settings);
     const store = usageStoreFor(settings, { telemetryDb, tokens, warn });
     if (store) closers.push(() => store.close());
     const readStore = usageStoreFor(settings, { telemetryDb, tokens, warn }, 'read');
@@ -209,8 +215,9 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     return {
       store,
       rollup,
+      tables,
       notConfigured: USAGE_NOT_CONFIGURED,
-      handle: usageHandler({ store, names, windowDays: settings.usage.windowDays }),
+      handle: usageHandler({ store, tables, windowDays: settings.usage.windowDays, warn: (reason) => log.warn('usage.rollup', { reason }) }),
       read: usageReadHandler({ store: readStore, names, userSignIn, adminRole: settings.usage.adminRole, maxDays: settings.usage.maxDays }),
     };
   }
@@ -264,13 +271,14 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
     settings,
     exportSignal,
     config,
+    credential,
     usage: async (request) => (await usage()).handle(request),
     usageRead: async (request) => (await usage()).read(request),
     dashboard: async (request) => (await dashboard())(request),
     async runUsage(range) {
-      const { store, rollup, notConfigured } = await usage();
+      const { store, rollup, tables, notConfigured } = await usage();
       if (!store) throw new Error(notConfigured);
-      return rollup.rollupUsage(store, names, range ?? rollup.recentDays(new Date(), settings.usage.windowDays));
+      return rollup.rollupUsage(store, tables, range ?? rollup.recentDays(new Date(), settings.usage.windowDays), new Date(), (reason) => log.warn('usage.rollup', { reason }));
     },
     health,
     metrics: async () => ({

@@ -34,6 +34,7 @@ export const ROUTE_PREFIX = '/api';
 export const ROUTES: readonly Route[] = [
   { name: 'otel', path: 'otel/v1/{signal}', methods: ['POST'], authLevel: 'anonymous', errors: 'otlp', handle: (app, request, p, log) => app.exportSignal(p.signal!, request, log) },
   { name: 'config', path: 'config/{agent}', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request, p) => app.config(p.agent!, request) },
+  { name: 'credential', path: 'credential', methods: ['POST'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.credential(request) },
   { name: 'usageRollup', path: 'usage/rollup', methods: ['POST'], authLevel: 'admin', errors: 'json', handle: (app, request) => app.usage(request) },
   { name: 'usageRead', path: 'usage', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.usageRead(request) },
   { name: 'dashboard', path: 'dashboard', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.dashboard(request) },

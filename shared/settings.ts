@@ -34,6 +34,8 @@ export interface AgentConfigSettings {
   gatewayTokenSecretPattern: string;
   /** Shell command printing a gateway token, for agents that run one; undefined: none. */
   gatewayTokenHelper: string | undefined;
+  /** `off`: Gemini CLI configs turn Gemini's folder trust off, so ~/.gemini/.env is read in every folder. */
+  geminiFolderTrust: 'on' | 'off';
 }
 
 export interface UsageSettings {
@@ -49,6 +51,8 @@ export interface UsageSettings {
   adminRole: string;
   /** Longest range, in days, GET /api/usage serves. */
   maxDays: number;
+  /** The AI Gateway's usage table read beside telemetry (three-part name); undefined: not read. */
+  gatewayUsageTable: string | undefined;
 }
 
 /** Where the spool's blobs live: the Functions app's own storage account (AzureWebJobsStorage). */
@@ -95,6 +99,8 @@ export interface Settings {
   relayAuth: 'credential' | 'none';
   credentialSecretNames: { signingKey: string; previousSigningKey: string; revoked: string };
   credentialTtlSeconds: number;
+  /** Life of the credentials POST /api/credential issues (Claude Code's headers helper). */
+  shortCredentialTtlSeconds: number;
   privacy: { resourceAttributes: ReadonlySet<string>; logAttributes: ReadonlySet<string> };
   userSignIn: UserSignInSettings;
   agents: AgentConfigSettings;
@@ -241,9 +247,13 @@ function agentSettings(env: Env, local: boolean, localPort: number): AgentConfig
   const offered = [...list(env, 'CONFIG_AGENTS', AGENT_NAMES.join(','))];
   for (const a of offered) if (!(AGENT_NAMES as readonly string[]).includes(a)) invalid('CONFIG_AGENTS', `a comma-separated subset of ${AGENT_NAMES.join(', ')}`);
   const pattern = text(env, 'GATEWAY_TOKEN_SECRET_PATTERN') ?? 'gateway-token-{user}';
-  if (!pattern.includes('{user}') || !SECRET_NAME.test(pattern.replace('{user}', 'u'))) invalid('GATEWAY_TOKEN_SECRET_PATTERN', 'a Key Vault secret name containing {user}');
+  // {user} becomes 64 hex digits (agents/gateway-token.ts): the name must still fit Key Vault's 127.
+  if (!pattern.includes('{user}') || !SECRET_NAME.test(pattern.replace('{user}', '0'.repeat(64)))) {
+    invalid('GATEWAY_TOKEN_SECRET_PATTERN', 'a Key Vault secret name containing {user}, at most 63 characters besides {user}');
+  }
   const helper = env.GATEWAY_TOKEN_HELPER === undefined ? DEFAULT_GATEWAY_TOKEN_HELPER : env.GATEWAY_TOKEN_HELPER.trim();
-  if (/[\r\n]/.test(helper)) invalid('GATEWAY_TOKEN_HELPER', 'a one-line shell command (empty: no helper)');
+  // Control characters and Unicode line breaks too: the command is also written into a .env comment.
+  if (/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/.test(helper)) invalid('GATEWAY_TOKEN_HELPER', 'a one-line shell command (empty: no helper)');
   const host = text(env, 'WEBSITE_HOSTNAME'); // set by App Service / Functions in Azure
   return {
     gatewayUrl: url(env, 'AI_GATEWAY_URL'),
@@ -263,13 +273,30 @@ function agentSettings(env: Env, local: boolean, localPort: number): AgentConfig
     offered: offered as AgentName[],
     gatewayTokenSecretPattern: pattern,
     gatewayTokenHelper: helper === '' ? undefined : helper,
+    geminiFolderTrust: oneOf(env, 'GEMINI_FOLDER_TRUST', ['on', 'off'] as const, 'off'),
   };
 }
 
 /** Azure Functions timers take 6-field NCRONTAB expressions (seconds first). */
 const NCRONTAB = /^\S+ \S+ \S+ \S+ \S+ \S+$/;
 
-function usageSettings(env: Env): UsageSettings {
+/** The gateway's usage system table in Databricks; locally the embedded stand-in (DuckDB reserves `system`). */
+export const DATABRICKS_GATEWAY_USAGE_TABLE = 'system.ai_gateway.usage';
+export const localGatewayUsageTable = (catalog: string) => `${catalog}.ai_gateway.usage`;
+
+/** Unset: the default for the mode; empty: off. Locally only the embedded stand-in exists. */
+function gatewayUsageTable(env: Env, local: boolean, catalog: string): string | undefined {
+  const raw = env.AI_GATEWAY_USAGE_TABLE;
+  if (raw !== undefined && raw.trim() === '') return undefined;
+  const fallback = local ? localGatewayUsageTable(catalog) : DATABRICKS_GATEWAY_USAGE_TABLE;
+  const value = raw === undefined ? fallback : raw.trim();
+  const part = IDENTIFIER.source.slice(1, -1);
+  if (!new RegExp(`^${part}\\.${part}\\.${part}$`).test(value)) invalid('AI_GATEWAY_USAGE_TABLE', 'a table name catalog.schema.table, or empty to turn it off');
+  if (local && value !== fallback) invalid('AI_GATEWAY_USAGE_TABLE', `${fallback} (the embedded stand-in) or empty in local mode`);
+  return value;
+}
+
+function usageSettings(env: Env, local: boolean, catalog: string): UsageSettings {
   const schedule = text(env, 'USAGE_SCHEDULE') ?? '0 15 0 * * *';
   if (!NCRONTAB.test(schedule) || !/^[0-9*/,\- A-Za-z]+$/.test(schedule)) invalid('USAGE_SCHEDULE', 'a 6-field NCRONTAB expression such as "0 15 0 * * *"');
   return {
@@ -280,6 +307,7 @@ function usageSettings(env: Env): UsageSettings {
     statementTimeoutSeconds: integer(env, 'USAGE_STATEMENT_TIMEOUT_SECONDS', 900, 10, 172_800),
     adminRole: matching(env, 'USAGE_ADMIN_ROLE', /^[A-Za-z0-9._:-]{1,120}$/, 'an app role value (letters, digits, . _ : -)', 'Usage.Admin'),
     maxDays: integer(env, 'USAGE_MAX_DAYS', 366, 1, 3660),
+    gatewayUsageTable: gatewayUsageTable(env, local, catalog),
   };
 }
 
@@ -323,13 +351,14 @@ export function loadSettings(env: Env): Settings {
   const databricksHost = url(env, 'DATABRICKS_HOST');
   const local = databricksHost === undefined;
   const identifier = 'a SQL identifier (letters, digits, underscore; not starting with a digit)';
+  const ucCatalog = catalog(env, local, identifier);
   const secretName = 'a Key Vault secret name (letters, digits, dashes)';
   return {
     mode: local ? 'local' : 'databricks',
     databricksHost,
     otelIngestUrl: url(env, 'OTEL_INGEST_URL') ?? (local ? undefined : `${databricksHost}/api/2.0/otel`),
     ucTableHeader: matching(env, 'UC_TABLE_HEADER', HEADER_NAME, 'an HTTP header name', 'X-Databricks-UC-Table-Name'),
-    ucCatalog: catalog(env, local, identifier),
+    ucCatalog,
     ucSchema: matching(env, 'UC_SCHEMA', IDENTIFIER, identifier, local ? 'coding_agents' : undefined),
     ucTablePrefix: matching(env, 'UC_TABLE_PREFIX', IDENTIFIER, identifier, local ? 'agents' : undefined),
     keyVaultUrl: url(env, 'KEY_VAULT_URL'),
@@ -354,13 +383,14 @@ export function loadSettings(env: Env): Settings {
       revoked: matching(env, 'RELAY_REVOKED_SECRET_NAME', SECRET_NAME, secretName, 'relay-revoked'),
     },
     credentialTtlSeconds: integer(env, 'RELAY_CREDENTIAL_TTL_DAYS', 90, 1, 3650) * 86_400,
+    shortCredentialTtlSeconds: integer(env, 'RELAY_SHORT_CREDENTIAL_MINUTES', 60, 1, 1440) * 60,
     privacy: {
       resourceAttributes: list(env, 'PRIVACY_DENIED_RESOURCE_ATTRIBUTES', DEFAULT_DENIED_RESOURCE_ATTRIBUTES),
       logAttributes: list(env, 'PRIVACY_DENIED_LOG_ATTRIBUTES', DEFAULT_DENIED_LOG_ATTRIBUTES),
     },
     userSignIn: userSignIn(env, local),
     agents: agentSettings(env, local, integer(env, 'LOCAL_PORT', 7071, 0, 65_535)),
-    usage: usageSettings(env),
+    usage: usageSettings(env, local, ucCatalog),
     spool: spoolSettings(env, local),
     localPort: integer(env, 'LOCAL_PORT', 7071, 0, 65_535),
     localDuckdbPath: text(env, 'LOCAL_DUCKDB_PATH') ?? '.local/telemetry.duckdb',

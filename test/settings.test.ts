@@ -35,7 +35,7 @@ describe('loadSettings', () => {
     [{ AI_GATEWAY_PATH_OPENAI: 'openai/v1' }, 'setting AI_GATEWAY_PATH_OPENAI: expected a URL path starting with /'],
     [{ MODELS_CURSOR: 'a,b c' }, 'setting MODELS_CURSOR: expected comma-separated model names'],
     [{ CONFIG_AGENTS: 'codex,vim' }, 'setting CONFIG_AGENTS: expected a comma-separated subset of claude-code, codex, gemini-cli, cursor'],
-    [{ GATEWAY_TOKEN_SECRET_PATTERN: 'gateway-token' }, 'setting GATEWAY_TOKEN_SECRET_PATTERN: expected a Key Vault secret name containing {user}'],
+    [{ GATEWAY_TOKEN_SECRET_PATTERN: 'gateway-token' }, 'setting GATEWAY_TOKEN_SECRET_PATTERN: expected a Key Vault secret name containing {user}, at most 63 characters besides {user}'],
     [{ GATEWAY_TOKEN_HELPER: 'a\nb' }, 'setting GATEWAY_TOKEN_HELPER: expected a one-line shell command (empty: no helper)'],
     [{ ...databricks, RELAY_SPOOL: 'on-failure' }, 'setting RELAY_SPOOL: expected off when no storage account is configured (set AzureWebJobsStorage or AzureWebJobsStorage__blobServiceUri)'],
     [{ RELAY_SPOOL: 'always' }, 'setting RELAY_SPOOL: expected one of on-failure, off'],
@@ -67,6 +67,24 @@ describe('loadSettings', () => {
     expect(loadSettings({ ...databricks, WEBSITE_HOSTNAME: 'relay.azurewebsites.net' }).agents.relayPublicUrl).toBe('https://relay.azurewebsites.net');
     expect(loadSettings({ ...databricks, RELAY_PUBLIC_URL: 'https://relay.contoso.example/' }).agents.relayPublicUrl).toBe('https://relay.contoso.example');
     expect(loadSettings(databricks).agents.relayPublicUrl).toBeUndefined();
+  });
+
+  it.each([
+    [{}, 'dev.ai_gateway.usage'],
+    [{ AI_GATEWAY_USAGE_TABLE: '' }, undefined],
+    [databricks, 'system.ai_gateway.usage'],
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: ' ' }, undefined],
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: 'ops.gateway.usage_copy' }, 'ops.gateway.usage_copy'],
+  ])('reads the AI Gateway usage table from %j', (env, table) => {
+    expect(loadSettings(env).usage.gatewayUsageTable).toBe(table);
+  });
+
+  it.each([
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: 'ai_gateway.usage' }, 'setting AI_GATEWAY_USAGE_TABLE: expected a table name catalog.schema.table, or empty to turn it off'],
+    [{ ...databricks, AI_GATEWAY_USAGE_TABLE: 'system.ai_gateway.usage; DROP TABLE x' }, 'setting AI_GATEWAY_USAGE_TABLE: expected a table name catalog.schema.table, or empty to turn it off'],
+    [{ AI_GATEWAY_USAGE_TABLE: 'system.ai_gateway.usage' }, 'setting AI_GATEWAY_USAGE_TABLE: expected dev.ai_gateway.usage (the embedded stand-in) or empty in local mode'],
+  ])('refuses AI_GATEWAY_USAGE_TABLE in %j', (env, message) => {
+    expect(() => loadSettings(env)).toThrow(message);
   });
 
   it('accepts a loopback http vault (emulators and tests)', () => {

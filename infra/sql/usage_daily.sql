@@ -1,5 +1,6 @@
 -- Daily usage per UTC date, agent, user and model, computed by the usage roll-up (infra/sql/usage_daily_rollup.sql).
 -- {catalog}, {schema} and {prefix} are replaced by validated identifiers (UC_CATALOG, UC_SCHEMA, UC_TABLE_PREFIX).
+-- The one list of its columns: the README's "Daily usage" section gives each one's source and unit.
 CREATE TABLE IF NOT EXISTS {catalog}.{schema}.{prefix}_usage_daily (
   usage_date DATE,
   agent STRING,
@@ -14,13 +15,27 @@ CREATE TABLE IF NOT EXISTS {catalog}.{schema}.{prefix}_usage_daily (
   cache_read_tokens BIGINT,
   cache_creation_tokens BIGINT,
   reasoning_tokens BIGINT,
+  tokens_source STRING,
   cost_usd DOUBLE,
+  price_effective_from DATE,
+  telemetry_requests BIGINT,
+  telemetry_input_tokens BIGINT,
+  telemetry_output_tokens BIGINT,
+  telemetry_cache_read_tokens BIGINT,
+  telemetry_cache_creation_tokens BIGINT,
+  telemetry_reasoning_tokens BIGINT,
+  telemetry_source STRING,
+  agent_reported_cost_usd DOUBLE,
+  gateway_requests BIGINT,
+  gateway_input_tokens BIGINT,
+  gateway_output_tokens BIGINT,
+  gateway_cache_read_tokens BIGINT,
+  gateway_cache_creation_tokens BIGINT,
   lines_added BIGINT,
   lines_removed BIGINT,
   commits BIGINT,
   pull_requests BIGINT,
   tool_calls BIGINT,
   active_seconds DOUBLE,
-  token_source STRING,
   computed_at TIMESTAMP
 ) USING DELTA;

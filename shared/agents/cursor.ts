@@ -1,4 +1,5 @@
 import type { ConfigContext, RenderedFile } from './config-context.js';
+import { jsonFile, oneLine } from './unsafe-value.js';
 
 /**
  * Cursor reads its gateway settings from its UI only, and exports no telemetry from the client, so its
@@ -22,10 +23,10 @@ export function cursorValues(ctx: ConfigContext) {
 
 export function cursorInstructions(ctx: ConfigContext, format: 'text' | 'json'): RenderedFile {
   const values = cursorValues(ctx);
-  if (format === 'json') return { filename: 'cursor.json', path: '(Cursor settings UI)', contentType: 'application/json', body: `${JSON.stringify(values, null, 2)}\n` };
-  const key = values.apiKey ?? `(get one with: ${values.getApiKey})`;
+  if (format === 'json') return { filename: 'cursor.json', path: '(Cursor settings UI)', contentType: 'application/json', body: jsonFile(values) };
+  const key = oneLine('the API key line', values.apiKey ?? `(get one with: ${values.getApiKey})`);
   const body = [
-    `Cursor through the Databricks AI Gateway, for ${ctx.user.email}`,
+    `Cursor through the Databricks AI Gateway, for ${oneLine('the email', ctx.user.email)}`,
     '',
     `OpenAI base URL: ${values.openAiBaseUrl}`,
     `OpenAI API key:  ${key}`,

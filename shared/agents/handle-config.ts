@@ -1,15 +1,16 @@
 import { jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
 import { issueCredential, type SigningKeys } from '../identity/relay-credentials.js';
-import { SignInError, type SignedInUser, type UserSignIn } from '../identity/user-sign-in.js';
+import { signedInUser, type UserSignIn } from '../identity/user-sign-in.js';
 import type { SecretCache } from '../secrets.js';
 import type { AgentName, Settings } from '../settings.js';
-import { claudeCodeSettings } from './claude-code.js';
+import { claudeCodeManagedSettings, claudeCodeSettings } from './claude-code.js';
 import { codexConfig } from './codex.js';
-import type { ConfigContext, GatewayToken, RenderedFile } from './config-context.js';
+import type { ConfigContext, RenderedFile } from './config-context.js';
 import { cursorInstructions } from './cursor.js';
-import { UnsafeValueError } from './env-file.js';
+import { gatewayTokenFor } from './gateway-token.js';
 import { geminiEnv, geminiSettings } from './gemini-cli.js';
 import { installScript } from './install-script.js';
+import { UnsafeValueError } from './unsafe-value.js';
 
 export interface ConfigDeps {
   settings: Settings;
@@ -21,40 +22,52 @@ export interface ConfigDeps {
 
 export type ConfigHandler = (target: string, request: PlainRequest) => Promise<PlainResponse>;
 
-/** Which file of an agent a request asks for (`?file=` for Gemini CLI, `?format=` for Cursor). */
-const RENDERERS: Record<AgentName, (ctx: ConfigContext, query: URLSearchParams) => RenderedFile | string> = {
-  'claude-code': (ctx) => claudeCodeSettings(ctx),
-  codex: (ctx) => codexConfig(ctx),
-  'gemini-cli': (ctx, query) => {
-    const file = query.get('file') ?? 'env';
-    if (file === 'env') return geminiEnv(ctx);
-    if (file === 'settings') return geminiSettings(ctx);
-    return `unknown file "${file}" for gemini-cli: use ?file=env (~/.gemini/.env) or ?file=settings (~/.gemini/settings.json)`;
+interface AgentConfig {
+  /** `short-lived`: the agent fetches its relay credential from POST /api/credential; `long-lived`: it goes into the file. */
+  credential: 'long-lived' | 'short-lived';
+  /** The file a request asks for (`?format=` for Claude Code and Cursor, `?file=` for Gemini CLI), or why the choice is bad. */
+  render(ctx: ConfigContext, query: URLSearchParams): RenderedFile | string;
+}
+
+const AGENTS: Record<AgentName, AgentConfig> = {
+  'claude-code': {
+    credential: 'short-lived',
+    render: (ctx, query) => {
+      const format = query.get('format') ?? 'settings';
+      if (format === 'settings') return claudeCodeSettings(ctx);
+      if (format === 'managed') return claudeCodeManagedSettings(ctx);
+      return `unknown format "${format}" for claude-code: use ?format=settings (~/.claude/settings.json) or ?format=managed (managed-settings.json for MDM)`;
+    },
   },
-  cursor: (ctx, query) => {
-    const format = query.get('format') ?? 'text';
-    if (format === 'text' || format === 'json') return cursorInstructions(ctx, format);
-    return `unknown format "${format}" for cursor: use ?format=text or ?format=json`;
+  codex: { credential: 'long-lived', render: (ctx) => codexConfig(ctx) },
+  'gemini-cli': {
+    credential: 'long-lived',
+    render: (ctx, query) => {
+      const file = query.get('file') ?? 'env';
+      if (file === 'env') return geminiEnv(ctx);
+      if (file === 'settings') return geminiSettings(ctx);
+      return `unknown file "${file}" for gemini-cli: use ?file=env (~/.gemini/.env) or ?file=settings (~/.gemini/settings.json)`;
+    },
+  },
+  cursor: {
+    credential: 'long-lived',
+    render: (ctx, query) => {
+      const format = query.get('format') ?? 'text';
+      if (format === 'text' || format === 'json') return cursorInstructions(ctx, format);
+      return `unknown format "${format}" for cursor: use ?format=text or ?format=json`;
+    },
   },
 };
 
-/** A stored gateway token must look like one before it is written into a config file. */
-const TOKEN = /^[A-Za-z0-9._~+/=-]{8,8192}$/;
+/** The Entra ID resource a user's token must be issued for, as the Azure CLI names it; unset without Entra sign-in. */
+export function signInAudience(settings: Settings): string | undefined {
+  return settings.userSignIn.kind === 'entra' ? settings.userSignIn.audience[0] : undefined;
+}
 
 /** GET /api/config/{agent} and /api/config/install.sh, for the signed-in user only. */
 export function configHandler(deps: ConfigDeps): ConfigHandler {
   const { settings } = deps;
   const agents = settings.agents;
-
-  async function gatewayToken(user: SignedInUser): Promise<GatewayToken> {
-    // Named after the signed-in user only: one user can never be handed another's token.
-    const name = agents.gatewayTokenSecretPattern.replace('{user}', user.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-')).slice(0, 127);
-    const value = await deps.secrets.getOptional(name);
-    if (value && TOKEN.test(value)) return { kind: 'secret', value };
-    if (value) deps.warn(`secret "${name}" does not look like a token; not written into configs`);
-    if (agents.gatewayTokenHelper) return { kind: 'helper', command: agents.gatewayTokenHelper };
-    return { kind: 'placeholder', instructions: 'Create a Databricks personal access token or ask your platform team for one.' };
-  }
 
   return async (target, request) => {
     if (request.method !== 'GET') return jsonResponse(405, { error: `method ${request.method} not allowed: use GET` }, { allow: 'GET' });
@@ -63,14 +76,7 @@ export function configHandler(deps: ConfigDeps): ConfigHandler {
     if (!isScript && !agents.offered.includes(target as AgentName)) {
       return jsonResponse(404, { error: `unknown agent "${target}"`, supported: agents.offered, installScript: 'install.sh?agents=...' });
     }
-    if (!deps.userSignIn) return jsonResponse(503, { error: 'user sign-in is not configured: set ENTRA_TENANT_ID and ENTRA_AUDIENCE, or TRUST_EASY_AUTH' });
-    let user: SignedInUser;
-    try {
-      user = await deps.userSignIn(request.headers);
-    } catch (err) {
-      if (!(err instanceof SignInError)) throw err;
-      return jsonResponse(err.status, { error: err.message }, err.headers);
-    }
+    const user = await signedInUser(deps.userSignIn, request.headers);
     if (!agents.relayPublicUrl) return jsonResponse(503, { error: 'setting RELAY_PUBLIC_URL is not set: the relay does not know its public URL' });
 
     if (isScript) {
@@ -79,22 +85,32 @@ export function configHandler(deps: ConfigDeps): ConfigHandler {
       if (chosen.length === 0 || unknown.length > 0) {
         return jsonResponse(400, { error: `unknown agent(s): ${unknown.join(', ') || '(none given)'}`, supported: agents.offered });
       }
-      const audience = settings.userSignIn.kind === 'entra' ? settings.userSignIn.audience[0] : undefined;
-      const body = installScript({ relayUrl: agents.relayPublicUrl, agents: [...new Set(chosen)] as AgentName[], audience });
+      const body = installScript({ relayUrl: agents.relayPublicUrl, agents: [...new Set(chosen)] as AgentName[], audience: signInAudience(settings) });
       return file({ filename: 'install.sh', path: 'install.sh', contentType: 'text/x-shellscript; charset=utf-8', body });
     }
 
     if (!agents.gatewayUrl) return jsonResponse(503, { error: 'setting AI_GATEWAY_URL is not set: the relay cannot write agent configs' });
-    const agent = target as AgentName;
-    const keys = await deps.signingKeys();
-    const { credential } = await issueCredential(keys, { userId: user.id, email: user.email, agent, ttlSeconds: settings.credentialTtlSeconds });
-    const ctx: ConfigContext = { user, credential, relayUrl: agents.relayPublicUrl, gatewayUrl: agents.gatewayUrl, settings: agents, token: await gatewayToken(user) };
+    const agent = AGENTS[target as AgentName];
+    const credential =
+      agent.credential === 'long-lived'
+        ? (await issueCredential(await deps.signingKeys(), { userId: user.id, email: user.email, agent: target as AgentName, ttlSeconds: settings.credentialTtlSeconds })).credential
+        : undefined;
+    const ctx: ConfigContext = {
+      user,
+      credential,
+      relayUrl: agents.relayPublicUrl,
+      gatewayUrl: agents.gatewayUrl,
+      audience: signInAudience(settings),
+      shortCredentialMinutes: settings.shortCredentialTtlSeconds / 60,
+      settings: agents,
+      token: await gatewayTokenFor(user, agents, deps.secrets, deps.warn),
+    };
     let rendered: RenderedFile | string;
     try {
-      rendered = RENDERERS[agent](ctx, query);
+      rendered = agent.render(ctx, query);
     } catch (err) {
       if (!(err instanceof UnsafeValueError)) throw err;
-      deps.warn(`config for ${agent} refused: ${err.message}`);
+      deps.warn(`config for ${target} refused: ${err.message}`);
       return jsonResponse(500, { error: `cannot write a safe config: ${err.message}` });
     }
     if (typeof rendered === 'string') return jsonResponse(400, { error: rendered });

@@ -1,124 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { AgentName } from '../settings.js';
+import { CLAUDE_CODE_OWNED_KEYS } from './claude-code.js';
+import { CODEX_OWNED_KEYS } from './codex.js';
+import { GEMINI_ENV_OWNED_KEYS, GEMINI_SETTINGS_OWNED_KEYS } from './gemini-cli.js';
+import { MERGE_JS } from './merge-script.js';
+import { shQuote } from './unsafe-value.js';
 
 /*
  * GET /api/config/install.sh?agents=...: a POSIX sh script that fetches the chosen configs with the
- * caller's token and merges them into the files the agents read, keeping a timestamped backup of
- * every file it changes and printing what it changed. Running it twice changes nothing the second
- * time. The merging runs in node (every agent needs it), with no packages: JSON objects are merged
- * key by key, .env files line by line, and TOML by whole tables (the relay's tables replace any
- * earlier version of themselves, other tables and keys are kept as they are).
+ * caller's token and merges them into the files the agents read (see merge-script.ts), keeping a
+ * timestamped backup of every file it changes and printing what it changed. It ships smol-toml (the
+ * TOML library the app writes Codex's config with) so TOML is read and checked by a real parser.
  */
 
-/** Runs on the user's machine: `node merge.cjs <json|env|toml> <target> <incoming>`. */
-export const MERGE_JS = String.raw`
-'use strict';
-const fs = require('fs');
-const path = require('path');
-const [kind, target, incomingFile] = process.argv.slice(2);
-const incoming = fs.readFileSync(incomingFile, 'utf8');
-const existing = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : null;
-const changes = [];
-
-function isObject(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
-
-function mergeJson(base, add, prefix) {
-  for (const [key, value] of Object.entries(add)) {
-    const name = prefix ? prefix + '.' + key : key;
-    if (isObject(value) && isObject(base[key])) { mergeJson(base[key], value, name); continue; }
-    if (JSON.stringify(base[key]) === JSON.stringify(value)) continue;
-    changes.push((key in base ? 'updated ' : 'added ') + name);
-    base[key] = value;
+/** smol-toml's CommonJS build and licence, read once from the app's own node_modules. */
+let smolToml: { source: string; license: string; version: string } | undefined;
+function smolTomlSource() {
+  if (!smolToml) {
+    const entry = createRequire(import.meta.url).resolve('smol-toml');
+    const root = join(dirname(entry), '..');
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    smolToml = { source: readFileSync(entry, 'utf8'), license: readFileSync(join(root, 'LICENSE'), 'utf8'), version };
   }
-  return base;
-}
-
-const ENV_LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
-function mergeEnv(text, add) {
-  const lines = text === '' ? [] : text.replace(/\n+$/, '').split('\n');
-  for (const line of add.split('\n')) {
-    const m = ENV_LINE.exec(line);
-    if (!m) continue;
-    const at = lines.findIndex((l) => (ENV_LINE.exec(l) || [])[1] === m[1]);
-    if (at === -1) { lines.push(line); changes.push('added ' + m[1]); }
-    else if (lines[at] !== line) { lines[at] = line; changes.push('updated ' + m[1]); }
-  }
-  return lines.join('\n') + '\n';
-}
-
-const TABLE = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$/;
-const KEY = /^\s*([A-Za-z0-9_-]+)\s*=/;
-function tomlBlocks(text) {
-  const top = [];
-  const tables = [];
-  let current = null;
-  for (const line of text.split('\n')) {
-    const m = TABLE.exec(line);
-    if (m) { current = { name: m[1].replace(/\s+/g, ''), lines: [line] }; tables.push(current); }
-    else (current ? current.lines : top).push(line);
-  }
-  return { top, tables };
-}
-function trimBlank(lines) {
-  const out = lines.slice();
-  while (out.length && out[out.length - 1].trim() === '') out.pop();
-  while (out.length && out[0].trim() === '') out.shift();
-  return out;
-}
-function mergeToml(text, add) {
-  const mine = tomlBlocks(text);
-  const theirs = tomlBlocks(add);
-  const top = trimBlank(mine.top);
-  for (const line of trimBlank(theirs.top)) {
-    const m = KEY.exec(line);
-    if (!m) continue;
-    const at = top.findIndex((l) => (KEY.exec(l) || [])[1] === m[1]);
-    if (at === -1) { top.push(line); changes.push('added ' + m[1]); }
-    else if (top[at] !== line) { top[at] = line; changes.push('updated ' + m[1]); }
-  }
-  // The relay owns its tables whole, with their subtables: [otel], [model_providers.<id>], ...
-  const names = theirs.tables.map((t) => t.name);
-  const roots = names.filter((n) => !names.some((o) => o !== n && n.startsWith(o + '.')));
-  const owned = (n) => roots.some((r) => n === r || n.startsWith(r + '.'));
-  const kept = mine.tables.filter((t) => !owned(t.name));
-  for (const root of roots) {
-    const before = mine.tables.filter((t) => t.name === root || t.name.startsWith(root + '.')).map((t) => trimBlank(t.lines).join('\n')).join('\n\n');
-    const after = theirs.tables.filter((t) => t.name === root || t.name.startsWith(root + '.')).map((t) => trimBlank(t.lines).join('\n')).join('\n\n');
-    if (before === '') changes.push('added [' + root + ']');
-    else if (before !== after) changes.push('replaced [' + root + ']');
-  }
-  const blocks = [top.join('\n'), ...kept.map((t) => trimBlank(t.lines).join('\n')), ...theirs.tables.map((t) => trimBlank(t.lines).join('\n'))];
-  return blocks.filter((b) => b !== '').join('\n\n') + '\n';
-}
-
-let merged;
-if (kind === 'json') {
-  let base = {};
-  if (existing !== null && existing.trim() !== '') {
-    try { base = JSON.parse(existing); } catch (e) { console.error('  ' + target + ': not valid JSON, left alone (' + e.message + ')'); process.exit(1); }
-  }
-  merged = JSON.stringify(mergeJson(base, JSON.parse(incoming), ''), null, 2) + '\n';
-} else if (kind === 'env') {
-  merged = existing === null ? incoming : mergeEnv(existing, incoming);
-} else if (kind === 'toml') {
-  merged = existing === null ? incoming : mergeToml(existing, incoming);
-} else {
-  throw new Error('unknown kind ' + kind);
-}
-if (existing === null) changes.splice(0, changes.length, 'created');
-if (merged === existing) { console.log('  ' + target + ': unchanged'); process.exit(0); }
-fs.mkdirSync(path.dirname(target), { recursive: true });
-if (existing !== null) {
-  const backup = target + '.bak.' + process.env.STAMP;
-  fs.copyFileSync(target, backup);
-  console.log('  ' + target + ': backup in ' + backup);
-}
-fs.writeFileSync(target, merged, { mode: 0o600 });
-console.log('  ' + target + ': ' + changes.join(', '));
-`;
-
-/** Single-quoted for sh: the only character that needs care inside '...' is ' itself. */
-function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'"'"'`)}'`;
+  return smolToml;
 }
 
 export interface InstallScriptOptions {
@@ -128,45 +34,70 @@ export interface InstallScriptOptions {
   audience: string | undefined;
 }
 
+/** One `install` line: fetch `<agent><query>`, merge it as `kind` into `target`, owning `owned`. */
+function step(agent: AgentName, query: string, kind: 'json' | 'env' | 'toml', target: string, owned: string[]): string {
+  return `  install ${agent} ${shQuote(query)} ${kind} "${target}" ${shQuote(JSON.stringify(owned))}`;
+}
+
 export function installScript(options: InstallScriptOptions): string {
   const steps: Record<AgentName, string> = {
-    'claude-code': `  install claude-code '' json "$HOME/.claude/settings.json"`,
-    codex: `  install codex '' toml "\${CODEX_HOME:-$HOME/.codex}/config.toml"`,
-    'gemini-cli': `  install gemini-cli '?file=env' env "$HOME/.gemini/.env"\n  install gemini-cli '?file=settings' json "$HOME/.gemini/settings.json"`,
-    cursor: `  fetch cursor "$TMP/cursor.txt" && cat "$TMP/cursor.txt"`,
+    'claude-code': step('claude-code', '', 'json', '$HOME/.claude/settings.json', CLAUDE_CODE_OWNED_KEYS),
+    codex: step('codex', '', 'toml', '${CODEX_HOME:-$HOME/.codex}/config.toml', CODEX_OWNED_KEYS),
+    'gemini-cli': [
+      step('gemini-cli', '?file=env', 'env', '$HOME/.gemini/.env', GEMINI_ENV_OWNED_KEYS),
+      step('gemini-cli', '?file=settings', 'json', '$HOME/.gemini/settings.json', GEMINI_SETTINGS_OWNED_KEYS),
+    ].join('\n'),
+    cursor: `  fetch cursor "$TMP/cursor.txt" && cat "$TMP/cursor.txt" || FAILED=1`,
   };
-  const cases = options.agents.map((agent) => `  echo "${agent}:"\n${steps[agent]}`).join('\n');
+  const cases = options.agents.map((agent) => `echo "${agent}:"\n${steps[agent]}`).join('\n');
+  const smol = smolTomlSource();
   return `#!/bin/sh
 # coding-agent-relay: installs agent configs (${options.agents.join(', ')}).
 # Merges into existing files, keeps a timestamped backup of each file it changes, changes nothing when
 # run again. Needs curl and node; the token comes from RELAY_TOKEN or the Azure CLI (az login).
-set -eu
+set -u
 RELAY_URL=${shQuote(options.relayUrl)}
 AUDIENCE=${shQuote(options.audience ?? '')}
-command -v node >/dev/null 2>&1 || { echo "install.sh: node is required" >&2; exit 1; }
-command -v curl >/dev/null 2>&1 || { echo "install.sh: curl is required" >&2; exit 1; }
+for tool in curl node; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "install.sh: $tool is required but not found on PATH: install it and run this script again" >&2; exit 1; }
+done
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 export STAMP
 umask 077
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT INT TERM
+TMP=$(mktemp -d) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
 : > "$TMP/headers"
 if [ -n "\${RELAY_TOKEN:-}" ]; then
   printf 'Authorization: Bearer %s\\n' "$RELAY_TOKEN" > "$TMP/headers"
 elif [ -n "$AUDIENCE" ]; then
+  command -v az >/dev/null 2>&1 || { echo "install.sh: the Azure CLI (az) is required to sign in: install it and run az login, or set RELAY_TOKEN" >&2; exit 1; }
   TOKEN=$(az account get-access-token --resource "$AUDIENCE" --query accessToken -o tsv) || {
     echo "install.sh: could not get a token: run az login, or set RELAY_TOKEN" >&2; exit 1; }
   printf 'Authorization: Bearer %s\\n' "$TOKEN" > "$TMP/headers"
 fi
-cat > "$TMP/merge.cjs" <<'MERGE_JS'
+SMOL_TOML="$TMP/smol-toml.cjs"
+export SMOL_TOML
+# smol-toml ${smol.version} (https://github.com/squirrelchat/smol-toml), shipped whole under its licence:
+${smol.license.trim().split('\n').map((l) => `# ${l}`.trimEnd()).join('\n')}
+cat > "$SMOL_TOML" <<'SMOL_TOML_SOURCE'
+${smol.source.trim()}
+SMOL_TOML_SOURCE
+cat > "$TMP/merge.cjs" <<'MERGE_JS_SOURCE'
 ${MERGE_JS.trim()}
-MERGE_JS
+MERGE_JS_SOURCE
+FAILED=0
+# GET <relay>/api/config/<path> into a file; on failure print the relay's own message, not only the status.
 fetch() {
-  curl -fsS -H @"$TMP/headers" "$RELAY_URL/api/config/$1" -o "$2"
+  code=$(curl -sS -H @"$TMP/headers" -o "$2" -w '%{http_code}' "$RELAY_URL/api/config/$1") || { echo "  $RELAY_URL/api/config/$1: request failed (see curl's message above)" >&2; return 1; }
+  [ "$code" = 200 ] && return 0
+  echo "  $RELAY_URL/api/config/$1 answered $code: $(cat "$2")" >&2
+  return 1
 }
 install() {
-  fetch "$1$2" "$TMP/incoming" && node "$TMP/merge.cjs" "$3" "$4" "$TMP/incoming"
+  fetch "$1$2" "$TMP/incoming" && node "$TMP/merge.cjs" "$3" "$4" "$TMP/incoming" "$5" || FAILED=1
 }
 ${cases}
+if [ "$FAILED" != 0 ]; then echo "install.sh: some files were not installed (see above); the others are in place" >&2; exit 1; fi
 `;
 }

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlainRequest, PlainResponse } from '../http.js';
-import { signInOrRefusal } from '../identity/sign-in-or-refusal.js';
-import type { UserSignIn } from '../identity/user-sign-in.js';
+import { SignInError, signedInUser, type UserSignIn } from '../identity/user-sign-in.js';
 import { projectRoot } from '../sql/ddl.js';
 
 /** Where `npm run build` writes the page (one HTML file, script and styles inline): the same path from dist/ and from sources. */
@@ -50,13 +49,15 @@ export function dashboardHandler(deps: DashboardDeps) {
 
   return async (request: PlainRequest): Promise<PlainResponse> => {
     if (request.method !== 'GET') return html(405, notice('Method not allowed', '<p>Use GET.</p>'), { allow: 'GET' });
-    const user = await signInOrRefusal(deps.userSignIn, request.headers);
-    if ('status' in user) {
+    try {
+      await signedInUser(deps.userSignIn, request.headers);
+    } catch (err) {
+      if (!(err instanceof SignInError)) throw err;
       const how =
         deps.signInKind === 'easy-auth'
           ? `<p><a href="/.auth/login/aad?post_login_redirect_uri=/api/dashboard">Sign in with your Microsoft account</a>.</p>`
           : '<p>This deployment signs people in with bearer tokens only; a browser needs App Service Authentication (see the README, "Viewing usage").</p>';
-      return html(user.status, notice('Sign-in required', `<p>${escapeHtml(user.error)}</p>${how}`), user.headers);
+      return html(err.status, notice('Sign-in required', `<p>${escapeHtml(err.message)}</p>${how}`), err.headers);
     }
     const loaded = await load();
     if (!loaded) return html(503, notice('Dashboard not built', '<p>The dashboard page has not been built: run <code>npm run build</code>.</p>'));

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { BEARER_CHALLENGE, Refusal } from '../http.js';
 import { AGENT_NAMES, type AgentName } from '../settings.js';
@@ -88,22 +88,33 @@ export interface IssueRequest {
 }
 
 /**
- * Issues a credential. Issue time is the start of the UTC day, expiry `ttlSeconds` after the end of
- * that day, and the id is derived from key, user, agent and day: fetching a config twice on one day
- * yields the same file (idempotent installs). Revoking that id revokes that day's credential of that
- * user for that agent.
+ * Issues a credential for an agent config. Issue time is the start of the UTC day, expiry
+ * `ttlSeconds` after the end of that day, and the id is derived from key, user, agent and day:
+ * fetching a config twice on one day yields the same file (idempotent installs). Revoking that id
+ * revokes that day's credential of that user for that agent.
  */
 export async function issueCredential(keys: SigningKeys, request: IssueRequest): Promise<{ credential: string; caller: Caller }> {
   const now = Math.floor((request.now ?? Date.now()) / 1000);
   const issuedAt = now - (now % 86_400);
   const digest = createHash('sha256').update(`${keys.current.kid}\n${request.userId}\n${request.email}\n${request.agent}\n${issuedAt}\n${request.ttlSeconds}`).digest('hex');
-  const caller: Caller = {
-    userId: request.userId,
-    email: request.email,
-    agent: request.agent,
-    credentialId: `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`,
-    expiresAt: issuedAt + 86_400 + request.ttlSeconds,
-  };
+  const credentialId = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`;
+  return sign(keys, { ...callerOf(request), credentialId, expiresAt: issuedAt + 86_400 + request.ttlSeconds }, issuedAt);
+}
+
+/**
+ * Issues a short-lived credential (POST /api/credential, for agents that fetch their export headers
+ * from a helper): valid `ttlSeconds` from now, with a random id, so each refresh is a new credential.
+ */
+export async function issueShortCredential(keys: SigningKeys, request: IssueRequest): Promise<{ credential: string; caller: Caller }> {
+  const issuedAt = Math.floor((request.now ?? Date.now()) / 1000);
+  return sign(keys, { ...callerOf(request), credentialId: randomUUID(), expiresAt: issuedAt + request.ttlSeconds }, issuedAt);
+}
+
+function callerOf(request: IssueRequest): Omit<Caller, 'credentialId' | 'expiresAt'> {
+  return { userId: request.userId, email: request.email, agent: request.agent };
+}
+
+async function sign(keys: SigningKeys, caller: Caller, issuedAt: number): Promise<{ credential: string; caller: Caller }> {
   const credential = await new SignJWT({ email: caller.email, agent: caller.agent })
     .setProtectedHeader({ alg: 'HS256', kid: keys.current.kid, typ: TYPE })
     .setIssuer(ISSUER)

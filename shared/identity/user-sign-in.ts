@@ -28,6 +28,34 @@ export class SignInError extends Refusal {
 
 export type UserSignIn = (headers: Record<string, string | undefined>) => Promise<SignedInUser>;
 
+/**
+ * The signed-in user of a request to an endpoint that acts for a person, or the refusal every such
+ * endpoint gives (a SignInError): 401 with a challenge, 503 (retry) when the keys to check the token
+ * cannot be had or sign-in is not configured.
+ */
+export async function signedInUser(userSignIn: UserSignIn | undefined, headers: Record<string, string | undefined>): Promise<SignedInUser> {
+  if (!userSignIn) throw new SignInError('user sign-in is not configured: set ENTRA_TENANT_ID and ENTRA_AUDIENCE, or TRUST_EASY_AUTH', 503);
+  return userSignIn(headers);
+}
+
+/*
+ * The user's id and email end up in files (a comment in ~/.gemini/.env, Cursor's instructions) and in
+ * every export. A claim carrying control characters or Unicode line breaks (U+0085, U+2028, U+2029,
+ * which JavaScript's multi-line regular expressions treat as line ends) could smuggle lines into a
+ * file, so such a user is refused here, before anything is rendered.
+ */
+const UNSAFE_CLAIM = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const MAX_CLAIM_LENGTH = 256;
+
+function checkedUser(id: string, email: string, roles: readonly string[], source: SignedInUser['source']): SignedInUser {
+  for (const [name, value] of [['id', id], ['email', email]] as const) {
+    if (UNSAFE_CLAIM.test(value) || value.length > MAX_CLAIM_LENGTH) {
+      throw new SignInError(`the signed-in user's ${name} contains control characters or line breaks, or is longer than ${MAX_CLAIM_LENGTH} characters: refused`);
+    }
+  }
+  return { id, email, roles, source };
+}
+
 export interface EntraOptions {
   /** Accepted audiences: the API's client id (v2 tokens) and/or its application ID URI (v1). */
   audience: string[];
@@ -61,7 +89,7 @@ export function entraSignIn(options: EntraOptions): UserSignIn {
     const email = [claims.preferred_username, claims.upn, claims.email, claims.unique_name].find((v): v is string => typeof v === 'string');
     if (!id || !email) throw new SignInError('access token names no user (oid/sub and preferred_username/upn/email expected)');
     const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
-    return { id, email, roles, source: 'entra' };
+    return checkedUser(id, email, roles, 'entra');
   };
 }
 
@@ -97,11 +125,11 @@ export function easyAuthSignIn(): UserSignIn {
     // App roles arrive as one claim each, typed by the principal's role_typ.
     const roleTypes = new Set([principal.role_typ, 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role']);
     const roles = (principal.claims ?? []).filter((c) => roleTypes.has(c.typ) && typeof c.val === 'string').map((c) => c.val!);
-    return { id, email, roles, source: 'easy-auth' };
+    return checkedUser(id, email, roles, 'easy-auth');
   };
 }
 
 /** Local mode only: everyone is the configured local developer. */
 export function localSignIn(user: { id: string; email: string }): UserSignIn {
-  return async () => ({ ...user, roles: [], source: 'local' });
+  return async () => checkedUser(user.id, user.email, [], 'local');
 }

@@ -3,13 +3,19 @@ import { dirname } from 'node:path';
 import { DuckDBDataChunkWriter, DuckDBInstance, JSToDuckDBValueConverter, type DuckDBConnection, type JS } from '@duckdb/node-api';
 import { loadTableDdl, type TableDdl, type TableNames } from '../sql/ddl.js';
 import type { SignalName } from '../otlp/signals.js';
+import { localGatewayUsageTable } from '../settings.js';
+import { duckdbUsageStore } from '../usage/duckdb-usage-store.js';
+import { setUpTables } from '../usage/table-setup.js';
+import { gatewayUsageDdl } from '../usage/usage-tables.js';
 import type { Row } from './otlp-rows.js';
 
 const DDL_FILE_BY_SIGNAL: Record<SignalName, string> = { metrics: 'otel_metrics', logs: 'otel_logs', traces: 'otel_spans' };
 
 /**
  * The local stand-in for the Unity Catalog tables: a DuckDB file attached under the catalog's name,
- * so `<catalog>.<schema>.<table>` means the same thing here as in Databricks.
+ * so `<catalog>.<schema>.<table>` means the same thing here as in Databricks. It holds the relay's
+ * tables (as `npm run uc:init` sets them up, price seed included) and an empty stand-in for the AI
+ * Gateway's usage table, `<catalog>.ai_gateway.usage` (DuckDB reserves the catalog name `system`).
  */
 export class TelemetryDb {
   private queue: Promise<unknown> = Promise.resolve();
@@ -30,11 +36,10 @@ export class TelemetryDb {
     // Dates and timestamps mean UTC, as in the usage roll-up.
     await connection.run(`SET TimeZone = 'UTC'`);
     const tables = {} as Record<SignalName, TableDdl>;
-    for (const [signal, file] of Object.entries(DDL_FILE_BY_SIGNAL) as [SignalName, string][]) {
-      tables[signal] = loadTableDdl(file, names);
-      await connection.run(tables[signal].duckdb);
-    }
-    await connection.run(loadTableDdl('usage_daily', names).duckdb);
+    for (const [signal, file] of Object.entries(DDL_FILE_BY_SIGNAL) as [SignalName, string][]) tables[signal] = loadTableDdl(file, names);
+    await setUpTables(duckdbUsageStore(connection), names, () => {});
+    await connection.run(`CREATE SCHEMA IF NOT EXISTS ${names.catalog}.ai_gateway`);
+    await connection.run(gatewayUsageDdl(localGatewayUsageTable(names.catalog), names).duckdb);
     return new TelemetryDb(connection, instance, tables, names);
   }
 

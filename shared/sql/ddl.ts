@@ -53,25 +53,29 @@ export function projectRoot(): string {
  * Reads `infra/sql/<file>.sql` without its comment lines and with the table names filled in. Names
  * must be validated identifiers (settings.ts does).
  */
-export function readSql(file: string, names: TableNames): string {
-  return fillSql(readFileSync(join(projectRoot(), 'infra', 'sql', `${file}.sql`), 'utf8'), names);
+export function readSql(file: string, names: TableNames, more: Record<string, string> = {}): string {
+  return fillSql(readFileSync(join(projectRoot(), 'infra', 'sql', `${file}.sql`), 'utf8'), names, more);
 }
 
-/** SQL text without its comment lines and with `{catalog}`, `{schema}`, `{prefix}` filled in. */
-export function fillSql(text: string, names: TableNames): string {
-  return text
+/**
+ * SQL text without its comment lines and with `{catalog}`, `{schema}`, `{prefix}` filled in, and any
+ * `{name}` of `more` (validated names, or SQL the code built).
+ */
+export function fillSql(text: string, names: TableNames, more: Record<string, string> = {}): string {
+  let sql = text
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('--'))
     .join('\n')
     .replaceAll('{catalog}', names.catalog)
     .replaceAll('{schema}', names.schema)
-    .replaceAll('{prefix}', names.prefix)
-    .trim();
+    .replaceAll('{prefix}', names.prefix);
+  for (const [name, value] of Object.entries(more)) sql = sql.replaceAll(`{${name}}`, value);
+  return sql.trim();
 }
 
 /** A table's Databricks DDL from infra/sql, and the same table for DuckDB. */
-export function loadTableDdl(file: string, names: TableNames): TableDdl {
-  const databricks = readSql(file, names);
+export function loadTableDdl(file: string, names: TableNames, more: Record<string, string> = {}): TableDdl {
+  const databricks = readSql(file, names, more);
   const parsed = parseCreateTable(databricks);
   const columns = parsed.columns.map((c) => `  "${c.name}" ${duckdbType(c.type)}`).join(',\n');
   return { table: parsed.table, columns: parsed.columns, databricks, duckdb: `CREATE TABLE IF NOT EXISTS ${parsed.table} (\n${columns}\n)` };

@@ -53,7 +53,7 @@ export function databricksUsageStore(options: DatabricksStoreOptions): UsageStor
       telemetryEnabled: false,
       ...(options.driverRetryTimeoutMs === undefined ? {} : { retryMaxAttempts: 1, retriesTimeout: options.driverRetryTimeoutMs }),
     });
-    const session = await (await connected).openSession({ configuration: { STATEMENT_TIMEOUT: String(options.statementTimeoutSeconds) } });
+    const session = await (await connected).openSession({ configuration: { STATEMENT_TIMEOUT: String(options.statementTimeoutSeconds), TIMEZONE: 'UTC' } });
     try {
       const operation = await session.executeStatement(sql, { namedParameters: parameters(params) });
       try {

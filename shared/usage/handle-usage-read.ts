@@ -1,6 +1,5 @@
 import { jsonResponse, type PlainRequest, type PlainResponse } from '../http.js';
-import { signInOrRefusal } from '../identity/sign-in-or-refusal.js';
-import type { SignedInUser, UserSignIn } from '../identity/user-sign-in.js';
+import { signedInUser, type SignedInUser, type UserSignIn } from '../identity/user-sign-in.js';
 import type { TableNames } from '../sql/ddl.js';
 import { isTransientWarehouseError } from './databricks-usage-store.js';
 import { readUsage } from './read-usage.js';
@@ -34,8 +33,7 @@ export function isUsageAdmin(user: SignedInUser, adminRole: string): boolean {
 export function usageReadHandler(deps: UsageReadDeps) {
   return async (request: PlainRequest): Promise<PlainResponse> => {
     if (request.method !== 'GET') return jsonResponse(405, { error: `method ${request.method} not allowed: use GET` }, { allow: 'GET' });
-    const user = await signInOrRefusal(deps.userSignIn, request.headers);
-    if ('status' in user) return jsonResponse(user.status, { error: user.error }, user.headers);
+    const user = await signedInUser(deps.userSignIn, request.headers);
     let query;
     try {
       query = parseUsageQuery(new URL(request.url, 'http://relay').searchParams, request.headers.accept, { maxDays: deps.maxDays, now: deps.now?.() });

@@ -1,6 +1,7 @@
-import { readSql, tableName, type TableNames } from '../sql/ddl.js';
+import { readSql } from '../sql/ddl.js';
 import { renderSql } from './dialect.js';
 import type { UsageStore } from './usage-store.js';
+import { gatewayUsageSource, usageDailyTable, type UsageTables } from './usage-tables.js';
 
 export interface UsageRange {
   /** First and last UTC day, YYYY-MM-DD, inclusive. */
@@ -56,29 +57,66 @@ export function parseRange(range: UsageRange, maxDays = MAX_DAYS): { fromDay: nu
 }
 
 /** The statement and its parameters, for a dialect (tests check both). */
-export function rollupStatement(store: Pick<UsageStore, 'dialect'>, names: TableNames, range: UsageRange, now: Date) {
+export function rollupStatement(store: Pick<UsageStore, 'dialect'>, tables: UsageTables, range: UsageRange, now: Date) {
   const { fromDay, toDay } = parseRange(range);
   return {
-    sql: renderSql(readSql('usage_daily_rollup', names), store.dialect),
+    sql: renderSql(readSql('usage_daily_rollup', tables, { gateway_usage_table: gatewayUsageSource(tables, store.dialect) }), store.dialect),
     params: {
       from_day: BigInt(fromDay),
       to_day: BigInt(toDay),
       // One day before the window: the previous points of cumulative series.
       from_nanos: BigInt(fromDay - 1) * NANOS_PER_DAY,
       to_nanos: BigInt(toDay + 1) * NANOS_PER_DAY,
+      // Gateway rows: the window itself (UTC; the Databricks session runs in UTC).
+      from_time: `${isoDay(fromDay)} 00:00:00`,
+      to_time: `${isoDay(toDay + 1)} 00:00:00`,
       computed_at: now.toISOString(),
     },
   };
 }
 
+/** Rows whose model has tokens but no price in force on their day. */
+export interface Unpriced {
+  /** Usage rows left without cost_usd. */
+  rows: number;
+  models: string[];
+}
+
+export interface RollupResult {
+  range: UsageRange;
+  rows: number;
+  unpriced: Unpriced;
+}
+
+/** The statements run after the MERGE: the rows in the range, and those with tokens but no price. */
+export function reportStatements(store: Pick<UsageStore, 'dialect'>, tables: UsageTables) {
+  // Parameter names are not keywords: Spark reads `:from` as a colon and FROM.
+  const where = `usage_date BETWEEN CAST(:from_date AS DATE) AND CAST(:to_date AS DATE)`;
+  return {
+    count: renderSql(`SELECT count(*) AS n FROM ${usageDailyTable(tables)} WHERE ${where}`, store.dialect),
+    unpriced: renderSql(
+      `SELECT model, count(*) AS n FROM ${usageDailyTable(tables)} WHERE ${where} AND cost_usd IS NULL ` +
+        `AND coalesce(input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens) IS NOT NULL GROUP BY model ORDER BY model`,
+      store.dialect,
+    ),
+  };
+}
+
 /**
- * Recomputes the usage of every day in the range from the raw tables and merges it into the usage
- * table by (date, agent, user, model): reruns change nothing, late data is picked up.
+ * Recomputes the usage of every day in the range from the raw tables and the gateway's, prices it, and
+ * merges it into the usage table by (date, agent, user, model): reruns change nothing, late data is picked
+ * up. Models with tokens but no price are returned and logged, never priced as 0.
  */
-export async function rollupUsage(store: UsageStore, names: TableNames, range: UsageRange, now = new Date()): Promise<{ range: UsageRange; rows: number }> {
-  const { sql, params } = rollupStatement(store, names, range, now);
+export async function rollupUsage(store: UsageStore, tables: UsageTables, range: UsageRange, now = new Date(), warn: (message: string) => void = () => {}): Promise<RollupResult> {
+  const { sql, params } = rollupStatement(store, tables, range, now);
   await store.execute(sql, params);
-  const countSql = `SELECT count(*) AS n FROM ${tableName(names, '_usage_daily')} WHERE usage_date BETWEEN CAST(:from AS DATE) AND CAST(:to AS DATE)`;
-  const [count] = await store.query(renderSql(countSql, store.dialect), { from: range.from, to: range.to });
-  return { range, rows: Number(count?.n ?? 0) };
+  const report = reportStatements(store, tables);
+  const days = { from_date: range.from, to_date: range.to };
+  const [count] = await store.query(report.count, days);
+  const unpricedRows = await store.query(report.unpriced, days);
+  const unpriced = { rows: unpricedRows.reduce((n, r) => n + Number(r.n), 0), models: unpricedRows.map((r) => String(r.model)) };
+  if (unpriced.models.length) {
+    warn(`usage roll-up ${range.from}..${range.to}: ${unpriced.rows} rows of ${unpriced.models.length} models without a price (cost_usd left empty): ${unpriced.models.join(', ')}; add them to the price list`);
+  }
+  return { range, rows: Number(count?.n ?? 0), unpriced };
 }

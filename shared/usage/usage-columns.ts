@@ -18,7 +18,7 @@ export interface UsageMeasure {
 const count = (name: string, label: string, unit: UsageMeasure['unit'] = 'count'): UsageMeasure => ({ name, sql: name, label, unit, integer: true });
 
 export const USAGE_MEASURES: readonly UsageMeasure[] = [
-  // The headline figure: input plus output as each agent reports them (token semantics differ by vendor; see README).
+  // The headline figure: uncached input plus output, from the row's headline source (tokens_source; see README).
   { name: 'tokens', sql: 'coalesce(input_tokens, 0) + coalesce(output_tokens, 0)', label: 'Tokens (input + output)', unit: 'tokens', integer: true },
   count('input_tokens', 'Input tokens', 'tokens'),
   count('output_tokens', 'Output tokens', 'tokens'),
@@ -35,6 +35,19 @@ export const USAGE_MEASURES: readonly UsageMeasure[] = [
   count('pull_requests', 'Pull requests'),
   count('tool_calls', 'Tool calls'),
   { name: 'active_seconds', sql: 'active_seconds', label: 'Active time (s)', unit: 'seconds', integer: false },
+  // Each source on its own (the headline columns above take one of them per row: see tokens_source).
+  { name: 'agent_reported_cost_usd', sql: 'agent_reported_cost_usd', label: 'Agent-reported cost (USD)', unit: 'usd', integer: false },
+  count('gateway_requests', 'Gateway requests'),
+  count('gateway_input_tokens', 'Gateway input tokens', 'tokens'),
+  count('gateway_output_tokens', 'Gateway output tokens', 'tokens'),
+  count('gateway_cache_read_tokens', 'Gateway cache-read tokens', 'tokens'),
+  count('gateway_cache_creation_tokens', 'Gateway cache-write tokens', 'tokens'),
+  count('telemetry_requests', 'Telemetry requests'),
+  count('telemetry_input_tokens', 'Telemetry input tokens', 'tokens'),
+  count('telemetry_output_tokens', 'Telemetry output tokens', 'tokens'),
+  count('telemetry_cache_read_tokens', 'Telemetry cache-read tokens', 'tokens'),
+  count('telemetry_cache_creation_tokens', 'Telemetry cache-write tokens', 'tokens'),
+  count('telemetry_reasoning_tokens', 'Telemetry reasoning tokens', 'tokens'),
 ];
 
 export type GroupKey = 'day' | 'agent' | 'user' | 'model';

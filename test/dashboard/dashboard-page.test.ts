@@ -82,11 +82,11 @@ describe.skipIf(!haveChromium && !process.env.CI)('the dashboard page in Chromiu
     await open(`from=${DAY}&to=${DAY}`);
     expect(await page.locator('#error').isHidden()).toBe(true);
     const { totals } = await api(`from=${DAY}&to=${DAY}&group_by=day,agent`);
-    expect(totals.tokens).toBe(718 + 168); // Alice: Claude Code 168, Codex 230, Gemini CLI 320; Bob: Claude Code 168
+    expect(totals.tokens).toBe(668 + 168); // uncached input + output. Alice: Claude Code 168, Codex 180, Gemini CLI 320; Bob: Claude Code 168
     const shown = await page.locator('#totals dd').evaluateAll((dds) => dds.map((dd) => [dd.getAttribute('data-measure')!, dd.getAttribute('data-value')!]));
     expect(shown.length).toBe(8);
     for (const [name, value] of shown) expect(value, name).toBe(totals[name] === null ? '' : String(totals[name]));
-    expect(await page.locator('#totals dd[data-measure=tokens]').textContent()).toBe('886');
+    expect(await page.locator('#totals dd[data-measure=tokens]').textContent()).toBe('836');
 
     for (const id of ['tokens-by-day', 'cost-by-day', 'tokens-by-model']) expect(await colouredPixels(id), id).toBeGreaterThan(50);
 
@@ -113,13 +113,13 @@ describe.skipIf(!haveChromium && !process.env.CI)('the dashboard page in Chromiu
     await page.getByRole('button', { name: 'Show' }).focus();
     await page.keyboard.press('Enter');
     await page.waitForURL(/[?&]agent=codex(&|$)/);
-    await expect.poll(() => page.locator('#totals dd[data-measure=tokens]').getAttribute('data-value')).toBe('230');
-    expect((await api(`from=${DAY}&to=${DAY}&agent=codex`)).totals.tokens).toBe(230);
+    await expect.poll(() => page.locator('#totals dd[data-measure=tokens]').getAttribute('data-value')).toBe('180');
+    expect((await api(`from=${DAY}&to=${DAY}&agent=codex`)).totals.tokens).toBe(180);
 
     // Back to every agent; sort the users by tokens ascending with the keyboard.
     await agent.selectOption('');
     await page.getByRole('button', { name: 'Show' }).press('Enter');
-    await expect.poll(() => page.locator('#totals dd[data-measure=tokens]').getAttribute('data-value')).toBe('886');
+    await expect.poll(() => page.locator('#totals dd[data-measure=tokens]').getAttribute('data-value')).toBe('836');
     const tokensHeader = page.locator('#users th[data-column=tokens]');
     expect(await tokensHeader.getAttribute('aria-sort')).toBe('descending');
     await tokensHeader.getByRole('button').press('Enter');
@@ -132,7 +132,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('the dashboard page in Chromiu
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const lines = (await response.text()).split('\r\n');
     expect(lines[0]).toMatch(/^user_id,user_email,tokens,/);
-    expect(lines.filter((l) => l.startsWith(`${ALICE.userId},${ALICE.email},718,`))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith(`${ALICE.userId},${ALICE.email},668,`))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith(`${BOB.userId},${BOB.email},168,`))).toHaveLength(1);
   });
 

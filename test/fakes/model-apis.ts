@@ -74,14 +74,15 @@ function openaiResponses(res: http.ServerResponse): void {
   ]);
 }
 
-function gemini(res: http.ServerResponse): void {
+/** Answers as the Gemini API does, naming the model asked for in `modelVersion`. */
+function gemini(res: http.ServerResponse, model: string): void {
   sse(res, [
     [
       undefined,
       {
         candidates: [{ content: { parts: [{ text: 'hi' }], role: 'model' }, finishReason: 'STOP', index: 0 }],
         usageMetadata: { promptTokenCount: USAGE.gemini.prompt, candidatesTokenCount: USAGE.gemini.candidates, totalTokenCount: USAGE.gemini.total },
-        modelVersion: 'databricks-gemini',
+        modelVersion: model,
       },
     ],
   ]);
@@ -93,7 +94,8 @@ export async function fakeModelApis(): Promise<FakeServer> {
     if (req.method === 'POST' && /\/anthropic\/v1\/messages$/.test(path)) return anthropic(req, res);
     if (req.method === 'POST' && /\/(openai|codex)\/v1\/responses$/.test(path)) return openaiResponses(res);
     if (req.method === 'GET' && /\/(openai|codex)\/v1\/models$/.test(path)) return json(res, 200, { object: 'list', data: [], models: [] });
-    if (req.method === 'POST' && /\/gemini\/v1beta\/models\/[^/]+:streamGenerateContent$/.test(path)) return gemini(res);
+    const geminiCall = /\/gemini\/v1beta\/models\/([^/]+):streamGenerateContent$/.exec(path);
+    if (req.method === 'POST' && geminiCall) return gemini(res, decodeURIComponent(geminiCall[1]!));
     if (req.method === 'POST' && /:countTokens$/.test(path)) return json(res, 200, { totalTokens: 10 });
     json(res, 404, { error: { message: `fake model API: no route for ${req.method} ${path}` } });
   });

@@ -95,6 +95,7 @@ describe('functions/ registrations', () => {
     ['POST', '/api/usage/rollup?from=2026-11-20'],
     ['GET', '/api/usage?group_by=day,agent'],
     ['GET', '/api/dashboard'],
+    ['POST', '/api/credential?agent=claude-code'],
     ['GET', '/api/health?ready=1'],
     ['DELETE', '/api/health'],
     ['GET', '/api/metrics'],

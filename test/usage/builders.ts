@@ -93,3 +93,40 @@ export function claudeApiRequest(at: string, requestId: string, tokens: { input:
     },
   };
 }
+
+/** One row of the AI Gateway's usage table, as the gateway logs a model request. */
+export interface GatewayRequest {
+  requestId: string;
+  at: string;
+  requester: string;
+  userAgent: string;
+  url?: string;
+  model: string;
+  input: number;
+  output: number;
+  cacheRead?: number;
+  cacheCreation?: number;
+}
+
+/** Writes rows into the local stand-in of the gateway usage table (`<catalog>.ai_gateway.usage`). */
+export async function gatewayRows(db: TelemetryDb, table: string, requests: GatewayRequest[]): Promise<void> {
+  for (const r of requests) {
+    await db.connection.run(
+      `INSERT INTO ${table} (request_id, event_time, requester, user_agent, url, destination_model, input_tokens, output_tokens, total_tokens, token_details)
+       VALUES ($id, CAST($at AS TIMESTAMPTZ), $requester, $ua, $url, $model, $input, $output, $total, {'cache_read_input_tokens': $cr, 'cache_creation_input_tokens': $cw})`,
+      {
+        id: r.requestId,
+        at: r.at,
+        requester: r.requester,
+        ua: r.userAgent,
+        url: r.url ?? 'https://gateway.example/openai/v1/responses',
+        model: r.model,
+        input: BigInt(r.input),
+        output: BigInt(r.output),
+        total: BigInt(r.input + r.output),
+        cr: r.cacheRead === undefined ? null : BigInt(r.cacheRead),
+        cw: r.cacheCreation === undefined ? null : BigInt(r.cacheCreation),
+      } as never,
+    );
+  }
+}

@@ -1,3 +1,4 @@
+import { answering } from '../answering.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlainRequest } from '../../shared/http.js';
 import { SignInError, type SignedInUser, type UserSignIn } from '../../shared/identity/user-sign-in.js';
@@ -49,7 +50,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 function handler(overrides: Partial<UsageReadDeps> = {}) {
-  return usageReadHandler({ store, names, userSignIn: headerSignIn, adminRole: 'Usage.Admin', maxDays: 366, now: () => NOW, ...overrides });
+  return answering(usageReadHandler({ store, names, userSignIn: headerSignIn, adminRole: 'Usage.Admin', maxDays: 366, now: () => NOW, ...overrides }));
 }
 
 function get(url: string, who: string | undefined = 'admin', headers: Record<string, string> = {}): PlainRequest {
@@ -94,7 +95,7 @@ describe('usageReadHandler', () => {
     ]);
   });
 
-  it('keeps cost NULL where no agent reported one', async () => {
+  it('keeps cost NULL where the rows have none (a model without a price)', async () => {
     const { body } = await json('/api/usage?from=2026-11-21&to=2026-11-21&group_by=agent');
     expect(body.rows.map((r: Record<string, unknown>) => r.cost_usd)).toEqual([null, null]);
     expect(body.totals.cost_usd).toBeNull();
@@ -205,11 +206,11 @@ describe('usageReadHandler', () => {
       expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
       expect(response.headers['content-disposition']).toBe('attachment; filename="usage-2026-11-20-2026-11-22.csv"');
       const lines = Buffer.from(response.body).toString('utf8').split('\r\n');
-      expect(lines[0]).toBe('day,tokens,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,reasoning_tokens,cost_usd,sessions,requests,errors,lines_added,lines_removed,commits,pull_requests,tool_calls,active_seconds');
+      expect(lines[0]).toBe('day,tokens,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,reasoning_tokens,cost_usd,sessions,requests,errors,lines_added,lines_removed,commits,pull_requests,tool_calls,active_seconds,agent_reported_cost_usd,gateway_requests,gateway_input_tokens,gateway_output_tokens,gateway_cache_read_tokens,gateway_cache_creation_tokens,telemetry_requests,telemetry_input_tokens,telemetry_output_tokens,telemetry_cache_read_tokens,telemetry_cache_creation_tokens,telemetry_reasoning_tokens');
       expect(lines.slice(1)).toEqual([
-        '2026-11-20,330,300,30,,,,0.5,2,3,,12,,,,,30.5',
-        '2026-11-21,770,700,70,,,,,2,2,,3,,,,,',
-        '2026-11-22,1100,1000,100,,,,2.25,3,1,,0,,,,,10',
+        '2026-11-20,330,300,30,,,,0.5,2,3,,12,,,,,30.5,,,,,,,,,,,,',
+        '2026-11-21,770,700,70,,,,,2,2,,3,,,,,,,,,,,,,,,,,',
+        '2026-11-22,1100,1000,100,,,,2.25,3,1,,0,,,,,10,,,,,,,,,,,,',
         '',
       ]);
     });

@@ -9,12 +9,17 @@ import { ALICE, bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
 import { fixtures } from '../fixtures.js';
 import { claudeApiRequest, ingest, logs, sums, type Who } from './builders.js';
 
-const names = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents' };
+const names = { catalog: 'dev', schema: 'coding_agents', prefix: 'agents', gatewayUsage: 'dev.ai_gateway.usage' };
 const TABLE = 'dev.coding_agents.agents_usage_daily';
 const quiet = silentLog;
 
 async function usageRows(store: UsageStore, where = 'TRUE') {
   return store.query(`SELECT * EXCLUDE (computed_at) FROM ${TABLE} WHERE ${where} ORDER BY usage_date, agent, user_id, model`, {});
+}
+
+/** The telemetry_* columns of a row, for expectations. */
+function telemetry(values: Record<string, string>) {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k === 'source' ? 'telemetry_source' : `telemetry_${k}`, v]));
 }
 
 /** A row with only its non-empty columns (no NULLs, no zero counts), for readable expectations. */
@@ -49,30 +54,38 @@ describe('usage roll-up of the real agent fixtures, through the relay', () => {
       {
         ...who,
         agent: 'claude-code',
-        model: 'databricks-claude-opus-4-6',
+        model: 'claude-opus-4-6',
         requests: '1',
         input_tokens: '123',
         output_tokens: '45',
         cache_read_tokens: '7',
         cache_creation_tokens: '3',
-        cost_usd: 0.0017622500000000004,
-        token_source: 'events',
+        tokens_source: 'events',
+        // 123 x $5 + 45 x $25 + 7 x $0.50 + 3 x $6.25 per million: what Claude Code reported itself.
+        cost_usd: 0.00176225,
+        price_effective_from: '2025-01-01',
+        ...telemetry({ requests: '1', input_tokens: '123', output_tokens: '45', cache_read_tokens: '7', cache_creation_tokens: '3', source: 'events' }),
+        agent_reported_cost_usd: 0.0017622500000000004,
       },
       { ...who, agent: 'codex', model: '', sessions: '1' },
       {
         ...who,
         agent: 'codex',
-        model: 'databricks-gpt-5-2',
+        model: 'gpt-5-2',
         requests: '1',
-        input_tokens: '200',
+        // OpenAI counts the 50 cached tokens within its 200 input tokens; the headline keeps them apart.
+        input_tokens: '150',
         output_tokens: '30',
         cache_read_tokens: '50',
         reasoning_tokens: '10',
-        token_source: 'events',
+        tokens_source: 'events',
+        cost_usd: 0.00069125, // 150 x $1.75 + 30 x $14 + 50 x $0.175 per million
+        price_effective_from: '2025-01-01',
+        ...telemetry({ requests: '1', input_tokens: '200', output_tokens: '30', cache_read_tokens: '50', reasoning_tokens: '10', source: 'events' }),
       },
       { ...who, agent: 'gemini-cli', model: '', sessions: '1' },
-      // Gemini CLI reports the model the API answered with (the fake's "fake"); cached tokens were 0.
-      { ...who, agent: 'gemini-cli', model: 'fake', requests: '1', input_tokens: '300', output_tokens: '20', token_source: 'events' },
+      // Gemini CLI reports the model the API answered with (the fake's "fake", which has no price); cached tokens were 0.
+      { ...who, agent: 'gemini-cli', model: 'fake', requests: '1', input_tokens: '300', output_tokens: '20', tokens_source: 'events', ...telemetry({ requests: '1', input_tokens: '300', output_tokens: '20', source: 'events' }) },
     ]);
   });
 
@@ -111,7 +124,7 @@ describe('usage roll-up, synthetic cases', () => {
     await ingest(db, 'logs', logs(bob, [event, claudeApiRequest('2026-11-22T10:00:05Z', 'req-1', { input: 100, output: 10 })]));
     await ingest(db, 'logs', logs(bob, [claudeApiRequest('2026-11-22T11:00:00Z', 'req-2', { input: 1, output: 2 })]));
     await run('2026-11-22');
-    expect(await row(`model <> ''`)).toMatchObject([{ requests: '2', input_tokens: '101', output_tokens: '12', token_source: 'events' }]);
+    expect(await row(`model <> ''`)).toMatchObject([{ requests: '2', input_tokens: '101', output_tokens: '12', tokens_source: 'events' }]);
   });
 
   it('falls back to the token counters when there are no request events', async () => {
@@ -120,7 +133,11 @@ describe('usage roll-up, synthetic cases', () => {
     await ingest(db, 'metrics', sums(bob, 'claude_code.token.usage', 'delta', [{ ...point('input', 60), at: '2026-11-22T10:02:00Z' }]));
     await run('2026-11-22');
     expect(await row(`model = 'm1'`)).toEqual([
-      { usage_date: '2026-11-22', agent: 'claude-code', user_id: 'bob-id', user_email: 'bob@contoso.example', model: 'm1', input_tokens: '100', output_tokens: '4', cache_read_tokens: '2', token_source: 'metrics' },
+      {
+        usage_date: '2026-11-22', agent: 'claude-code', user_id: 'bob-id', user_email: 'bob@contoso.example', model: 'm1',
+        input_tokens: '100', output_tokens: '4', cache_read_tokens: '2', tokens_source: 'metrics',
+        ...telemetry({ input_tokens: '100', output_tokens: '4', cache_read_tokens: '2', source: 'metrics' }),
+      },
     ]);
   });
 
@@ -136,7 +153,7 @@ describe('usage roll-up, synthetic cases', () => {
     await ingest(db, 'metrics', sums(gemini, 'gemini_cli.token.usage', 'cumulative', [p('2026-11-22T12:01:00Z', start2, 5), p('2026-11-22T13:00:00Z', start2, 9)]));
     await run('2026-11-21', '2026-11-22');
     const byDay = await row(`model = 'g'`);
-    expect(byDay.map((r) => [r.usage_date, r.input_tokens, r.token_source])).toEqual([
+    expect(byDay.map((r) => [r.usage_date, r.input_tokens, r.tokens_source])).toEqual([
       ['2026-11-21', '25', 'metrics'],
       ['2026-11-22', '39', 'metrics'], // 55 - 25 + 9
     ]);
@@ -202,7 +219,7 @@ describe('usage roll-up, synthetic cases', () => {
     await run('2026-11-22');
     expect(await row('TRUE')).toEqual([
       { usage_date: '2026-11-22', agent: 'claude-code', user_id: 'bob-id', user_email: 'bob@contoso.example', model: '', sessions: '2', tool_calls: '2', lines_added: '12', lines_removed: '3', commits: '2', pull_requests: '1', active_seconds: 42.5 },
-      { usage_date: '2026-11-22', agent: 'claude-code', user_id: 'bob-id', user_email: 'bob@contoso.example', model: 'm', requests: '1', errors: '1', token_source: 'none' },
+      { usage_date: '2026-11-22', agent: 'claude-code', user_id: 'bob-id', user_email: 'bob@contoso.example', model: 'm', requests: '1', errors: '1', tokens_source: 'none', telemetry_requests: '1' },
     ]);
   });
 });

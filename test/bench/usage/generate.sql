@@ -1,5 +1,5 @@
--- A generated UTC day (2026-11-22) of agent telemetry for the usage benchmark: :points metric data
--- points and :records log records over 200 users, 5 models, 2,000 sessions. Claude Code-like delta
+-- A generated UTC day (2026-11-22) of agent telemetry and gateway usage for the usage benchmark: :points metric data
+-- points, :records log records and :gateway gateway rows over 200 users, 5 models, 2,000 sessions. Claude Code-like delta
 -- token counters and Gemini CLI-like cumulative counters; Claude Code api_request events (10% sent
 -- twice, as at-least-once delivery does) and Gemini CLI api_response events.
 INSERT INTO {catalog}.{schema}.{prefix}_otel_metrics
@@ -48,3 +48,20 @@ SELECT
   {'name': 'bench', 'version': '1', 'attributes': MAP {}, 'dropped_attributes_count': 0},
   ''
 FROM (SELECT CASE WHEN i % 10 = 2 THEN i - 2 ELSE i END AS j FROM range(CAST(:records AS BIGINT)) AS r(i)) AS g;
+
+-- :gateway AI Gateway usage rows for the same day, users and models (as the gateway logs them: requester
+-- email, a CLI's User-Agent by turns, Cursor's path every fourth row); a row whose index ends in 3 repeats
+-- the row three before it (at-least-once delivery).
+INSERT INTO {catalog}.ai_gateway.usage
+SELECT
+  'gw-' || k,
+  to_timestamp(1795305600 + k * 0.086),
+  'u-' || (k // 3 % 200) || '@example.com',
+  ['claude-cli/2.1.197 (external, sdk-cli)', 'coding-agent-relay (codex)', 'GeminiCLI/0.61.0/gemini-2.5-flash (linux, x64)', 'Go-http-client/2.0'][k % 4 + 1],
+  CASE WHEN k % 4 = 3 THEN 'https://gateway.example/cursor/v1/chat/completions' ELSE 'https://gateway.example/anthropic/v1/messages' END,
+  'databricks-model-' || (k // 7 % 5),
+  k % 1000,
+  k % 100,
+  k % 1000 + k % 100,
+  {'cache_read_input_tokens': k % 10, 'cache_creation_input_tokens': 0}
+FROM (SELECT CASE WHEN i % 10 = 3 THEN i - 3 ELSE i END AS k FROM range(CAST(:gateway AS BIGINT)) AS r(i)) AS g;

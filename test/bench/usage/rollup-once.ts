@@ -4,7 +4,7 @@ import { duckdbUsageStore } from '../../../shared/usage/duckdb-usage-store.js';
 import { rollupUsage } from '../../../shared/usage/rollup-usage.js';
 
 // One roll-up of 2026-11-22 over an existing DuckDB file, in a process of its own so its peak RSS is its own.
-const names = { catalog: 'bench', schema: 'coding_agents', prefix: 'agents' };
+const names = { catalog: 'bench', schema: 'coding_agents', prefix: 'agents', gatewayUsage: 'bench.ai_gateway.usage' };
 const db = await TelemetryDb.open(process.argv[2]!, names);
 const started = performance.now();
 const result = await rollupUsage(duckdbUsageStore(db.connection), names, { from: '2026-11-22', to: '2026-11-22' }, new Date('2026-11-23T00:15:00Z'));
