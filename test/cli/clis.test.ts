@@ -81,7 +81,7 @@ describe.concurrent('the command-line tools', () => {
         '  2026-01-01..2026-01-31: 0 rows (N ms) [1/3]',
         '  2026-02-01..2026-03-03: 0 rows (N ms) [2/3]',
         '  2026-03-04..2026-03-10: 0 rows (N ms) [3/3]',
-        'usage 2026-01-01..2026-03-10: 0 rows in dev.coding_agents.agents_usage_daily (N ms, duckdb)',
+        'usage 2026-01-01..2026-03-10: 0 rows in dev.coding_agents.agents_usage_daily (N ms, duckdb, gateway usage from dev.ai_gateway.usage; 0 rows unpriced)',
         '',
       ].join('\n'),
     );
