@@ -1,8 +1,9 @@
-import { jsonResponse, Refusal, type Handler } from '../http.js';
+import { BodyTooLargeError, jsonResponse, Refusal, type Handler } from '../http.js';
 import { readOnlyQuery } from './read-only-query.js';
 import type { TelemetryDb } from './telemetry-db.js';
 
 export const MAX_QUERY_ROWS = 100_000;
+const MAX_QUERY_BYTES = 64 * 1024;
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
@@ -19,8 +20,9 @@ export function localSqlHandler(db: TelemetryDb): Handler {
     if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) throw new Refusal(415, 'send Content-Type: application/json');
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.from(request.body).toString('utf8'));
-    } catch {
+      body = JSON.parse(Buffer.from(await request.body.read(MAX_QUERY_BYTES)).toString('utf8'));
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw new Refusal(413, `body: at most ${MAX_QUERY_BYTES} bytes`);
       throw new Refusal(400, 'body: expected JSON {"sql": "<query>", "maxRows": <n>}');
     }
     const { sql, maxRows = 1000 } = (body ?? {}) as { sql?: unknown; maxRows?: unknown };

@@ -1,10 +1,11 @@
+import { bufferedBody } from '../../shared/http.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../shared/app.js';
 import { silentLog } from '../../shared/log.js';
 import { TEST_SIGNING_KEY } from '../credentials.js';
 
 function post(app: App, body: string, headers: Record<string, string> = {}) {
-  return app.handle({ method: 'POST', url: '/api/local/sql', headers: { host: '127.0.0.1:7071', 'content-type': 'application/json', ...headers }, body: Buffer.from(body) });
+  return app.handle({ method: 'POST', url: '/api/local/sql', headers: { host: '127.0.0.1:7071', 'content-type': 'application/json', ...headers }, body: bufferedBody(Buffer.from(body)) });
 }
 
 const json = (response: { body: Uint8Array }) => JSON.parse(Buffer.from(response.body).toString()) as unknown;
@@ -42,7 +43,7 @@ describe('POST /api/local/sql (local mode)', () => {
   });
 
   it('answers 405 to GET', async () => {
-    const response = await app.handle({ method: 'GET', url: '/api/local/sql', headers: { host: '127.0.0.1' }, body: new Uint8Array() });
+    const response = await app.handle({ method: 'GET', url: '/api/local/sql', headers: { host: '127.0.0.1' }, body: bufferedBody(new Uint8Array()) });
     expect(response.status).toBe(405);
   });
 });
