@@ -21,7 +21,7 @@ npm start [-- --help]
 Serves the app on http://127.0.0.1:7071 (LOCAL_PORT) with the settings from the environment and
 local.settings.json "Values" (a variable set in the shell wins). Without DATABRICKS_HOST (local mode)
 exports go to the embedded ingest, which writes rows into LOCAL_DUCKDB_PATH (.local/telemetry.duckdb);
-read them with npm run sql. Ctrl-C stops it. Settings are listed in the README.
+read them with npm run sql. Ctrl-C stops it. Settings are listed in docs/settings.md.
 `;
 
 async function main(): Promise<void> {
