@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -220,6 +221,12 @@ describe('what func azure functionapp publish uploads', () => {
     for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql', 'dist/dashboard/dashboard.html']) expect(published).toContain(file);
     expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(true);
     expect(funcignore.ignores('node_modules/@duckdb/node-api/package.json')).toBe(true);
+  });
+
+  it("holds the smol-toml build install.sh ships, where the bundle's chunks resolve it", () => {
+    for (const file of ['package.json', 'LICENSE', 'dist/index.cjs']) expect(published).toContain(`dist/azure/node_modules/smol-toml/${file}`);
+    const fromChunk = createRequire(join(ROOT, 'dist/azure/chunks/any.js')).resolve('smol-toml');
+    expect(fromChunk).toBe(join(ROOT, 'dist/azure/node_modules/smol-toml/dist/index.cjs'));
   });
 
   it('leaves out tests, sources, the unbundled build, local settings and local state', () => {
