@@ -23,7 +23,7 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
  */
 const NOT_FOR_AZURE = new Set(['LOCAL_PORT', 'LOCAL_DUCKDB_PATH', 'LOCAL_USER_ID', 'LOCAL_USER_EMAIL', 'WEBSITE_HOSTNAME', 'AzureWebJobsStorage', 'RELAY_SPOOL_REPLAY_INTERVAL_SECONDS']);
 /** App settings the platform needs rather than the code. */
-const PLATFORM = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_\w+)$/;
+const PLATFORM = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_\w+|languageWorkers__node__arguments)$/;
 
 /** Every setting loadSettings reads, found by handing it environments that record each lookup. */
 function settingsTheCodeReads(): Set<string> {
@@ -73,6 +73,14 @@ describe('settings', () => {
   it('sets nothing in infra/ that the code does not read', () => {
     const unused = [...infra].filter((name) => !read_.has(name) && !PLATFORM.test(name));
     expect(unused).toEqual([]);
+  });
+
+  it('runs the Functions worker with the Node flags `npm start` uses, and documents them', () => {
+    const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!;
+    const flags = /node ((?:--\S+ )*)dist\//.exec(start)![1]!.trim();
+    expect(flags).not.toBe('');
+    expect(read('infra/app/api.bicep')).toContain(`languageWorkers__node__arguments: '${flags}'`);
+    expect(read('docs/settings.md')).toContain(`\`languageWorkers__node__arguments\``);
   });
 
   it('documents every setting in docs/settings.md', () => {

@@ -85,6 +85,9 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
       AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
       APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+      // Node flags of the worker, as `npm start` uses them: a 2 MB young generation keeps the relay's
+      // resident size about 40 MB lower under load at no cost in throughput (README, Benchmarks).
+      languageWorkers__node__arguments: '--max-semi-space-size=2'
     })
   }
 

@@ -23,18 +23,36 @@ export interface ExportGuardOptions {
 
 const NONE: ReadonlySet<string> = new Set();
 
+/** Every key in an identity namespace (`user.`, `enduser.`) holds these bytes. */
+const IDENTITY_MARK = Buffer.from('user.');
+if (!IDENTITY_NAMESPACES.every((namespace) => namespace.includes(IDENTITY_MARK.toString()))) throw new Error('an identity namespace lacks the mark the guard scans for');
+
+/**
+ * Whether any key of the export may start with `user.` or `enduser.`: a key is a run of the body's
+ * bytes, so a body without `user.` anywhere has none. One native scan (about 7 us for 130 KB) instead
+ * of checking every attribute of every data point (about 70 us).
+ */
+function mayHoldIdentityKeys(protobuf: Uint8Array): boolean {
+  return Buffer.from(protobuf.buffer, protobuf.byteOffset, protobuf.byteLength).indexOf(IDENTITY_MARK) !== -1;
+}
+
 export function exportGuard(options: ExportGuardOptions): ExportGuard {
   const stamps = new WeakMap<Caller, Uint8Array>();
   const { deniedResourceAttributes: resource, deniedLogAttributes: logRecord } = options;
-  const stamping = compileRewrite(
-    {
-      resource: { exact: new Set([...resource, ...STAMPED_KEYS]), prefixes: IDENTITY_NAMESPACES },
-      logRecord: { exact: logRecord, prefixes: IDENTITY_NAMESPACES },
-      elsewhere: { exact: NONE, prefixes: IDENTITY_NAMESPACES },
-      dropEmptyEntries: true,
-    },
-    true,
-  );
+  const stampingRules = (prefixes: readonly string[]) =>
+    compileRewrite(
+      {
+        resource: { exact: new Set([...resource, ...STAMPED_KEYS]), prefixes },
+        logRecord: { exact: logRecord, prefixes },
+        elsewhere: { exact: NONE, prefixes },
+        dropEmptyEntries: true,
+      },
+      true,
+    );
+  const stamping = stampingRules(IDENTITY_NAMESPACES);
+  // For exports in which no key can be in an identity namespace: only resources (and log records, for
+  // the deny list) are walked, not every data point. Most exports (Codex's, Gemini CLI's) are such.
+  const stampingOnly = stampingRules([]);
   // Without a caller (RELAY_AUTH=none) there is no identity to protect: only the deny lists apply.
   const unstamped =
     resource.size === 0 && logRecord.size === 0
@@ -49,7 +67,7 @@ export function exportGuard(options: ExportGuardOptions): ExportGuard {
       if (caller) {
         let stamp = stamps.get(caller);
         if (!stamp) stamps.set(caller, (stamp = encodeIdentity(caller)));
-        return rewriteExport(stamping[signal], protobuf, stamp);
+        return rewriteExport((mayHoldIdentityKeys(protobuf) ? stamping : stampingOnly)[signal], protobuf, stamp);
       }
       return unstamped ? rewriteExport(unstamped[signal], protobuf, undefined) : [protobuf];
     },

@@ -1,5 +1,4 @@
 import type { SignalName } from '../otlp/signals.js';
-import { lengthDelimitedHeader } from '../otlp/wire.js';
 
 /*
  * Identity stamping and the privacy guard, done on the protobuf wire (the bytes have passed
@@ -172,8 +171,48 @@ export function compileRewrite(rules: RewriteRules, stamping: boolean): Record<S
   return { metrics: request(metric), logs: request(logRecord), traces: request(span) };
 }
 
-/** A message left out entirely. */
-const DROPPED: Uint8Array[] = [];
+/*
+ * The rewrite is planned as a flat list of segments (three numbers each), then written out once: the
+ * untouched ranges of the request, the tag and new length of each message on the path to a change, and
+ * the stamp. A message is walked only after its segments are reserved; when nothing in it changes, the
+ * list is cut back. No piece of the request is sliced and no header allocated per change: a Claude Code
+ * export (a user.id on every data point) takes one allocation.
+ */
+const COPY = 0; // bytes [a, b) of the request
+const HEADER = 1; // the tag of length-delimited field a, then length b
+const STAMP = 2; // the caller's encoded attributes
+const SKIP = 3; // a reserved slot left unused
+
+/**
+ * The plan of the rewrite in progress, and how much of it is in use (rewriting is synchronous: one
+ * plan serves every call; cutting it back is setting `used`, which costs nothing).
+ */
+let plan = new Int32Array(3 * 1024);
+let used = 0;
+
+function put(kind: number, a: number, b: number): number {
+  if (used + 3 > plan.length) {
+    const grown = new Int32Array(plan.length * 2);
+    grown.set(plan);
+    plan = grown;
+  }
+  plan[used] = kind;
+  plan[used + 1] = a;
+  plan[used + 2] = b;
+  used += 3;
+  return used - 3;
+}
+
+/** A message left out entirely / unchanged (else rewriteMessage returns its new length). */
+const DROPPED = -2;
+const UNCHANGED = -1;
+
+/**
+ * Untouched ranges at least this long are passed on as slices of the request instead of copied:
+ * copying the bulk of a 130 KB export into a fresh buffer per request cost more than the rest of the
+ * relay's work on it. Everything else is written into one buffer.
+ */
+const SLICE_BYTES = 16 * 1024;
 
 /**
  * The export's bytes as consecutive pieces: the request itself, untouched, when nothing changes; no
@@ -181,16 +220,25 @@ const DROPPED: Uint8Array[] = [];
  */
 export function rewriteExport(tree: MessageRule, bytes: Uint8Array, stamp: Uint8Array | undefined): Uint8Array[] {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const parts = rewriteMessage(buf, 0, buf.length, tree, stamp);
-  return parts === undefined ? [bytes] : parts;
+  used = 0;
+  const size = rewriteMessage(buf, 0, buf.length, tree, stamp);
+  if (size === UNCHANGED) return [bytes];
+  const parts = size <= 0 ? [] : write(buf, size, stamp);
+  if (plan.length > 3 * 65_536) plan = new Int32Array(3 * 1024); // let an unusually large plan go
+  return parts;
 }
 
-/** The message's new bytes as parts, DROPPED, or undefined when nothing in it changes. */
-function rewriteMessage(buf: Buffer, start: number, end: number, rule: MessageRule, stamp: Uint8Array | undefined): Uint8Array[] | undefined {
-  let parts: Uint8Array[] | undefined;
+/** Appends the segments of the message's new bytes to the plan: its new length, DROPPED or UNCHANGED (nothing appended). */
+function rewriteMessage(buf: Buffer, start: number, end: number, rule: MessageRule, stamp: Uint8Array | undefined): number {
+  const mark = used;
+  let changed = false;
+  let size = 0;
   let copyFrom = start;
   let sawCreated = false;
   let sawRequired = false;
+  // A resource-less entry gets one, before everything else (where an encoder puts field 1).
+  const created = rule.createChild !== undefined && stamp !== undefined ? put(HEADER, rule.createChild, stamp.length) : -1;
+  if (created !== -1) put(STAMP, 0, 0);
   let pos = start;
   while (pos < end) {
     const fieldStart = pos;
@@ -209,38 +257,115 @@ function rewriteMessage(buf: Buffer, start: number, end: number, rule: MessageRu
     // Bounds checked first: reading past an array's end takes V8's slow path.
     const keys = number < rule.attributes.length ? rule.attributes[number] : undefined;
     const child = number < rule.children.length ? rule.children[number] : undefined;
-    let rewritten: Uint8Array[] | undefined;
     if (keys !== undefined) {
       if (!keys.matches(buf, valueStart, pos)) continue;
-      rewritten = DROPPED;
+      if (fieldStart > copyFrom) put(COPY, copyFrom, fieldStart); // the attribute is left out
     } else if (child !== undefined) {
       if (length === 0 && child.emptyStaysSame) continue;
+      const before = used;
+      if (fieldStart > copyFrom) put(COPY, copyFrom, fieldStart);
+      const header = used;
       // An empty message lacks any required field: left out without a call (millions of empty entries).
-      rewritten = length === 0 && child.requireField !== undefined ? DROPPED : rewriteMessage(buf, valueStart, pos, child, stamp);
-      if (rewritten === undefined) continue;
+      if (length === 0 && child.requireField !== undefined) {
+        // left out
+      } else {
+        put(HEADER, number, 0);
+        const childSize = rewriteMessage(buf, valueStart, pos, child, stamp);
+        if (childSize === UNCHANGED) {
+          used = before;
+          continue;
+        }
+        if (childSize === DROPPED) {
+          used = header;
+        } else {
+          plan[header + 2] = childSize;
+          size += tagAndLengthBytes(number, childSize) + childSize;
+        }
+      }
     } else {
       continue;
     }
-    parts ??= [];
-    if (fieldStart > copyFrom) parts.push(buf.subarray(copyFrom, fieldStart));
+    size += fieldStart - copyFrom;
+    changed = true;
     copyFrom = pos;
-    if (rewritten !== DROPPED) parts.push(lengthDelimitedHeader(number, byteLength(rewritten)), ...rewritten);
   }
-  if (rule.requireField !== undefined && !sawRequired) return DROPPED;
-  if (rule.createChild !== undefined && !sawCreated && stamp) {
-    parts ??= [];
-    // Before everything else: where an encoder puts field 1.
-    parts.unshift(lengthDelimitedHeader(rule.createChild, stamp.length), stamp);
+  if (rule.requireField !== undefined && !sawRequired) {
+    used = mark;
+    return DROPPED;
   }
-  if (rule.appendStamp && stamp) parts ??= [];
-  if (parts === undefined) return undefined;
-  if (end > copyFrom) parts.push(buf.subarray(copyFrom, end));
-  if (rule.appendStamp && stamp) parts.push(stamp);
+  if (created !== -1) {
+    if (sawCreated) plan[created] = plan[created + 3] = SKIP;
+    else size += tagAndLengthBytes(rule.createChild!, stamp!.length) + stamp!.length;
+    changed ||= !sawCreated;
+  }
+  if (rule.appendStamp && stamp) changed = true;
+  if (!changed) {
+    used = mark;
+    return UNCHANGED;
+  }
+  if (end > copyFrom) {
+    put(COPY, copyFrom, end);
+    size += end - copyFrom;
+  }
+  if (rule.appendStamp && stamp) {
+    put(STAMP, 0, 0);
+    size += stamp.length;
+  }
+  return size;
+}
+
+/** Carries out the plan: one buffer for everything but the long untouched ranges, which stay slices of `buf`. */
+function write(buf: Buffer, size: number, stamp: Uint8Array | undefined): Uint8Array[] {
+  let sliced = 0;
+  for (let i = 0; i < used; i += 3) if (plan[i] === COPY && plan[i + 2]! - plan[i + 1]! >= SLICE_BYTES) sliced += plan[i + 2]! - plan[i + 1]!;
+  const out = Buffer.allocUnsafe(size - sliced);
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  let flushed = 0;
+  for (let i = 0; i < used; i += 3) {
+    const a = plan[i + 1]!;
+    const b = plan[i + 2]!;
+    switch (plan[i]) {
+      case COPY:
+        if (b - a >= SLICE_BYTES) {
+          if (pos > flushed) parts.push(out.subarray(flushed, pos));
+          parts.push(buf.subarray(a, b));
+          flushed = pos;
+        } else {
+          pos += buf.copy(out, pos, a, b);
+        }
+        break;
+      case HEADER:
+        pos = writeVarint(out, writeVarint(out, pos, a * 8 + 2), b);
+        break;
+      case STAMP:
+        out.set(stamp!, pos);
+        pos += stamp!.length;
+        break;
+    }
+  }
+  if (pos > flushed) parts.push(out.subarray(flushed, pos));
   return parts;
 }
 
-function byteLength(parts: Uint8Array[]): number {
-  let n = 0;
-  for (const part of parts) n += part.length;
+function varintBytes(value: number): number {
+  let n = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    n++;
+  }
   return n;
+}
+
+function tagAndLengthBytes(fieldNumber: number, length: number): number {
+  return varintBytes(fieldNumber * 8 + 2) + varintBytes(length);
+}
+
+function writeVarint(out: Buffer, pos: number, value: number): number {
+  while (value >= 128) {
+    out[pos++] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[pos++] = value;
+  return pos;
 }

@@ -4,7 +4,7 @@ import { redact, type Log } from '../log.js';
 import { countRecords } from '../otlp/count-records.js';
 import type { ProtobufParts } from '../otlp/protobuf-parts.js';
 import { otlpType } from '../otlp/schema.js';
-import { signalNamed } from '../otlp/signals.js';
+import { signalNamed, type SignalName } from '../otlp/signals.js';
 import type { ExportHandler, ExportTrace } from '../relay/handle-export.js';
 import type { ForwardOutcome } from '../relay/outcome.js';
 import type { ExportOutcome, RelayMetrics } from './relay-metrics.js';
@@ -15,7 +15,7 @@ export type ObservedExportHandler = (signalName: string, request: PlainRequest, 
 /** Filled by the pipeline as the export passes (handle-export.ts calls it); read once the answer is known. */
 class Trace implements ExportTrace {
   caller: Caller | undefined;
-  protobuf: Uint8Array | undefined;
+  recordsIn = 0;
   bytesIn = 0;
   bytesOut = 0;
   outcome: ForwardOutcome | undefined;
@@ -30,8 +30,12 @@ class Trace implements ExportTrace {
     this.bytesIn = bytes;
   }
 
+  constructor(private readonly signal: SignalName | undefined) {}
+
   forwarding(protobuf: Uint8Array, parts: ProtobufParts): void {
-    this.protobuf = protobuf;
+    // Counted now, while the export was just walked: after the upstream call its bytes are out of the
+    // CPU caches, and counting a 130 KB Codex export then took 20 us instead of 4 (cpu-prof under load).
+    if (this.signal) this.recordsIn = countRecords(this.signal, protobuf);
     for (const part of parts) this.bytesOut += part.length;
     this.forwardedAt = performance.now();
   }
@@ -70,8 +74,9 @@ export function exportOutcome(status: number, forwarded: ForwardOutcome | undefi
 export function observeExports(handle: ExportHandler, metrics: RelayMetrics, options: { logAccepted: boolean }): ObservedExportHandler {
   return async (signalName, request, log) => {
     const started = performance.now();
-    const trace = new Trace();
-    const signal = signalNamed(signalName)?.name ?? 'unknown'; // never a label from the URL as it came
+    const known = signalNamed(signalName)?.name;
+    const signal = known ?? 'unknown'; // never a label from the URL as it came
+    const trace = new Trace(known);
     metrics.inflight++;
     let response: PlainResponse | undefined;
     try {
@@ -83,7 +88,7 @@ export function observeExports(handle: ExportHandler, metrics: RelayMetrics, opt
       const status = response?.status ?? 500;
       const outcome = response ? exportOutcome(status, trace.outcome) : 'error';
       const agent = trace.caller?.agent ?? 'unknown';
-      const recordsIn = trace.protobuf && signal !== 'unknown' ? countRecords(signal, trace.protobuf) : 0;
+      const { recordsIn } = trace;
       metrics.export({
         signal,
         agent,

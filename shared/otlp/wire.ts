@@ -110,26 +110,41 @@ function walk(buf: Uint8Array, pos: number, end: number, rule: MessageRule, dept
   if (depth > MAX_DEPTH) throw new WireFormatError(`nested deeper than ${MAX_DEPTH} levels`);
   let seen = 0;
   let entries = 0;
+  const byNumber = rule.byNumber;
   while (pos < end) {
     const at = pos;
-    const tag = readVarint(buf, pos, end, rule);
-    pos = varintEnd;
-    const fieldNumber = Math.floor(tag / 8);
-    const wireType = tag % 8;
+    // Tags and lengths of one byte (most of them) are read here; longer ones by readVarint.
+    let tag = buf[pos]!;
+    if (tag < 0x80) pos++;
+    else {
+      tag = readVarint(buf, pos, end, rule);
+      pos = varintEnd;
+      if (tag > 0xffffffff) throw new WireFormatError(`field number ${Math.floor(tag / 8)} in ${rule.name} (offset ${at})`);
+    }
+    // Every tag is below 2^32 from here, so bit operations are exact.
+    const fieldNumber = tag >>> 3;
+    const wireType = tag & 7;
     if (fieldNumber === 0 || fieldNumber > MAX_FIELD_NUMBER) throw new WireFormatError(`field number ${fieldNumber} in ${rule.name} (offset ${at})`);
-    const field = fieldNumber < rule.byNumber.length ? rule.byNumber[fieldNumber] : undefined;
+    const field = fieldNumber < byNumber.length ? byNumber[fieldNumber] : undefined;
     if (field !== undefined && field.singleBit !== 0) {
       if ((seen & field.singleBit) !== 0) throw new WireFormatError(`${rule.name}.${field.name} (or another member of its oneof) appears more than once (offset ${at})`);
       seen |= field.singleBit;
     }
     if (wireType === 2) {
-      const length = readVarint(buf, pos, end, rule);
-      const start = varintEnd;
+      let length = pos < end ? buf[pos]! : 0x80;
+      if (length < 0x80) pos++;
+      else {
+        length = readVarint(buf, pos, end, rule);
+        pos = varintEnd;
+      }
+      const start = pos;
       pos = start + length;
       if (pos > end) throw new WireFormatError(`${rule.name}${field ? `.${field.name}` : ''} runs past the end of its message (offset ${at})`);
       if (field === undefined) continue;
       if (field.message) {
-        if (depth === 0 && ++entries > maxEntries) throw new ExportTooLargeError(`export holds more than ${maxEntries} ${field.name} entries`);
+        // Counted at every depth (the cap is Infinity below the top): a branch taken only at the top
+        // left the optimised walk without type feedback for it, and V8 then kept running a slow version.
+        if (++entries > maxEntries) throw new ExportTooLargeError(`export holds more than ${maxEntries} ${field.name} entries`);
         walk(buf, start, pos, field.message, depth + 1, Infinity);
       } else if (field.wireType === 2 || field.packable) {
         if (field.utf8 && !isUtf8Range(buf, start, pos)) throw new WireFormatError(`${rule.name}.${field.name} is not UTF-8 (offset ${at})`);
@@ -155,13 +170,7 @@ function walk(buf: Uint8Array, pos: number, end: number, rule: MessageRule, dept
 
 /** Most OTLP strings are ASCII: check those in place and leave the rest to the native validator. */
 function isUtf8Range(buf: Uint8Array, start: number, stop: number): boolean {
-  for (let i = start; i < stop; i++) {
-    if (buf[i]! >= 0x80) return isUtf8(buf.subarray(start, stop));
-  }
-  return true;
-}
-
-/** Tag and length of a length-delimited field whose value is `length` bytes. */
-export function lengthDelimitedHeader(fieldNumber: number, length: number): Uint8Array {
-  return protobuf.Writer.create().uint32((fieldNumber << 3) | 2).uint32(length).finish();
+  let high = 0;
+  for (let i = start; i < stop; i++) high |= buf[i]!;
+  return high < 0x80 || isUtf8(buf.subarray(start, stop));
 }

@@ -22,12 +22,6 @@ export interface HttpUpstreamOptions {
 }
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
-/**
- * Large pieces (the untouched bulk of an export) are sent as they are: copying them into one fresh
- * buffer per request cost more than the rest of the relay's work on the 130 KB Codex export. Runs of
- * small pieces (rewritten headers and attributes) are joined, so a body goes out in few writes.
- */
-const SEND_AS_IS_BYTES = 16 * 1024;
 const EMPTY = new Uint8Array();
 const USER_AGENT = 'coding-agent-relay/0.1';
 /** Errors of a pooled connection the server closed while idle. */
@@ -135,19 +129,11 @@ export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { cl
   return Object.assign(send, { close: () => pool.destroy() });
 }
 
+/**
+ * The pieces as they are: the rewrite already joins everything but the long untouched ranges of a
+ * large export, which go out as slices of the request (copying them cost more than the rest of the
+ * relay's work on the 130 KB Codex export).
+ */
 function requestBody(parts: ProtobufParts): Uint8Array | ProtobufParts {
-  if (parts.length === 1) return parts[0]!;
-  const chunks: Uint8Array[] = [];
-  let small: Uint8Array[] = [];
-  for (const part of parts) {
-    if (part.length < SEND_AS_IS_BYTES) {
-      small.push(part);
-      continue;
-    }
-    if (small.length > 0) chunks.push(Buffer.concat(small));
-    small = [];
-    chunks.push(part);
-  }
-  if (small.length > 0) chunks.push(Buffer.concat(small));
-  return chunks.length === 1 ? chunks[0]! : chunks;
+  return parts.length === 1 ? parts[0]! : parts;
 }

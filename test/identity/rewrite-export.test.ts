@@ -221,6 +221,32 @@ describe('exportGuard.protect and client-sent identity', () => {
     }
   });
 
+  it.each(['metrics', 'logs'] as const)('applies the deny lists and the stamp to %s in which no key can be in an identity namespace', (signal) => {
+    // No "user." anywhere in the body: the guard walks only resources and log records.
+    const lookalikes = () => [
+      { key: 'username', value: { stringValue: 'kept' } },
+      { key: 'enduser', value: { stringValue: 'kept' } },
+      { key: 'prompt', value: { stringValue: 'secret prompt' } },
+    ];
+    const resource = { attributes: [...lookalikes(), { key: 'process.command_args', value: { stringValue: 'secret args' } }] };
+    const payload =
+      signal === 'metrics'
+        ? { resourceMetrics: [{ resource, scopeMetrics: [{ scope: { attributes: lookalikes() }, metrics: [{ name: 'm', sum: { dataPoints: [{ attributes: lookalikes(), asInt: 1 }] } }] }] }] }
+        : { resourceLogs: [{ resource, scopeLogs: [{ scope: { attributes: lookalikes() }, logRecords: [{ attributes: lookalikes() }] }] }] };
+    const type = signalNamed(signal)!.request;
+    const before = type.encode(type.fromObject(payload)).finish();
+    expect(Buffer.from(before).includes('user.')).toBe(false);
+    const after = protected_(signal, before, caller);
+    validateWire(type, after);
+    expect(after.includes('secret args')).toBe(false);
+    for (const [where, list] of attributeLists(decoded(signal, after))) {
+      const keys = list.map((a: any) => a.key);
+      if (where.endsWith('resource.attributes')) expect(keys, where).toEqual(['username', 'enduser', 'prompt', 'user.id', 'user.email', 'coding_agent.name']);
+      else if (where.includes('logRecords')) expect(keys, where).toEqual(['username', 'enduser']);
+      else expect(keys, where).toEqual(['username', 'enduser', 'prompt']);
+    }
+  });
+
   it('leaves user.* alone when there is no verified identity to protect (RELAY_AUTH=none)', () => {
     const type = signalNamed('logs')!.request;
     const before = type.encode(type.fromObject(payloads.logs)).finish();

@@ -25,6 +25,46 @@ describe('serve', () => {
     expect(response.headers.get('connection')).toBe('close');
   });
 
+  it.each([
+    ['declared', 'Content-Length: 100000\r\n', ''],
+    ['chunked', 'Transfer-Encoding: chunked\r\n', 'a\r\n'],
+  ])('ends the read of a %s body whose client goes away, midway or before the read, with a refusal', async (_kind, framing, chunkHeader) => {
+    const outcomes: string[] = [];
+    let arrived = () => {};
+    let gone = Promise.resolve();
+    served = await serve(
+      async (request) => {
+        arrived();
+        if (request.url === '/late') await gone; // read only once the client has gone
+        try {
+          await request.body.read(1 << 20);
+          outcomes.push('read');
+        } catch (err) {
+          outcomes.push((err as Error).message);
+        }
+        return jsonResponse(200, {});
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const { port } = new URL(served.url);
+    for (const path of ['/midway', '/late']) {
+      let clientGone = () => {};
+      gone = new Promise((resolve) => (clientGone = resolve));
+      const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+      const socket = net.connect(Number(port), '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\n${framing}\r\n${chunkHeader}0123456789`);
+      await requestArrived;
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      clientGone();
+      const deadline = Date.now() + 2000;
+      while (outcomes.length < (path === '/midway' ? 1 : 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(outcomes).toEqual(['request body could not be read: aborted', 'request body could not be read: aborted']);
+  });
+
   it('closes slow and silent connections (slowloris) after the header timeout and keeps serving meanwhile', async () => {
     served = await serve(echoLength, { host: '127.0.0.1', port: 0, timeouts: { headersMs: 500, requestMs: 1000, keepAliveMs: 1000, checkEveryMs: 100 } });
     const { port } = new URL(served.url);

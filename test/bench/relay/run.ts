@@ -6,15 +6,21 @@
  *      the floor for any relay written in Node, so the relay's own overhead can be told apart,
  *   4. the relay without credentials or privacy guard (RELAY_AUTH=none, empty deny lists),
  *   5. the relay as shipped: credential verified, identity stamped, privacy guard on;
- * 4 and 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
+ * 2 to 5 also with the Codex fixture (130 KB). Both relays are the local runner forwarding to the
  * same upstream, the Databricks token and signing key read from a loopback Key Vault through the
- * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, Key Vault reads per 10,000
- * requests, peak RSS; and, before the load runs, the in-process pipeline cost (pipeline.ts). Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (3).
+ * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, the ratios of issue 14
+ * (guarded and plain relay against the bare proxy, relay against nginx, each the median of per-round
+ * ratios), Key Vault reads per 10,000 requests, peak RSS; and, before the load runs, the in-process
+ * pipeline cost (pipeline.ts).
+ * Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (5); for profiling, BENCH_CASES
+ * (comma-separated case names: only those run, and last-run.json is left alone) and BENCH_NODE_FLAGS
+ * (extra Node flags for the bare proxy and both relays, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) and
+ * BENCH_LOG_DIR (their standard output, e.g. `--trace-gc` lines, kept in <dir>/<pid>.log).
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeKeyVault } from '../../fakes/key-vault.js';
 import { fakeManagedIdentity } from '../../fakes/managed-identity.js';
@@ -23,7 +29,10 @@ import { issueCredential, signingKey } from '../../../shared/identity/relay-cred
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ONLY = process.env.BENCH_CASES?.split(',');
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+const LOG_DIR = process.env.BENCH_LOG_DIR;
 const TABLE = 'main.telemetry.agents_otel_metrics';
 const children: ChildProcess[] = [];
 
@@ -41,6 +50,7 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: R
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
+      if (LOG_DIR) appendFileSync(join(LOG_DIR, `${child.pid}.log`), chunk);
       out += chunk.toString();
       const match = ready.exec(out);
       if (match) resolve({ child, match });
@@ -116,9 +126,24 @@ async function wrk(url: string, seconds: number, bodyFile: string, authorization
   return { requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]), p50Ms: latency('50'), p99Ms: latency('99'), requests, errors };
 }
 
-function peakRssMb(pid: number): number {
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+/** VmHWM (the process's peak since it started, start-up included) or VmRSS (now), in MB. */
+function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
   return Math.round(kb / 1024);
+}
+
+/** The highest resident size of each process seen while `run` runs, sampled every 100 ms. */
+async function sampleRss<T>(pids: Record<string, number>, peaks: Record<string, number>, run: () => Promise<T>): Promise<T> {
+  const sample = () => {
+    for (const [name, pid] of Object.entries(pids)) peaks[name] = Math.max(peaks[name] ?? 0, rssMb(pid, 'VmRSS'));
+  };
+  const timer = setInterval(sample, 100);
+  try {
+    return await run();
+  } finally {
+    clearInterval(timer);
+    sample();
+  }
 }
 
 function median(values: number[]): number {
@@ -136,10 +161,15 @@ interface Case {
 
 async function main(): Promise<void> {
   ensureTools();
+  const loadBefore = loadavg().map((n) => Number(n.toFixed(2)));
+  console.log(`load average before the run: ${loadBefore.join(' ')} (${cpus().length} cores)`);
   // First, alone on the machine: the pipeline's own cost per request, plain and guarded (pipeline.ts).
-  const pipelineOut = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pipeline.ts')]).toString();
-  process.stdout.write(pipelineOut);
-  const pipeline = JSON.parse(pipelineOut.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  let pipeline: Record<string, unknown> = {};
+  if (!ONLY) {
+    const pipelineOut = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pipeline.ts')]).toString();
+    process.stdout.write(pipelineOut);
+    pipeline = JSON.parse(pipelineOut.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  }
   const token = 'dapi-bench-token';
   const signingKeySecret = 'bench-signing-key-0123456789abcdef0123456789';
   const vault = await fakeKeyVault({ 'databricks-token': token, 'relay-signing-key': signingKeySecret });
@@ -148,7 +178,7 @@ async function main(): Promise<void> {
   const upstream = await start(process.execPath, [...tsx, join(import.meta.dirname, 'upstream.ts')], process.env, /listening (\d+)/);
   const upstreamPort = Number(upstream.match[1]);
   const nginxPort = await startNginx(upstreamPort, token);
-  const bare = await start(process.execPath, [...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
+  const bare = await start(process.execPath, [...NODE_FLAGS, ...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
   const relayEnv = {
     PATH: process.env.PATH,
     ...identity.env,
@@ -162,26 +192,35 @@ async function main(): Promise<void> {
   const ready = /on (http:\/\/127\.0\.0\.1:\d+)/;
   // The relay as issue "OTLP relay" built it (no credential, nothing removed) and as shipped (credential
   // verified, identity stamped, privacy guard on), side by side.
-  const plain = await start(process.execPath, ['dist/shared/local/main.js'], { ...relayEnv, RELAY_AUTH: 'none', PRIVACY_DENIED_RESOURCE_ATTRIBUTES: '', PRIVACY_DENIED_LOG_ATTRIBUTES: '' }, ready);
-  const guarded = await start(process.execPath, ['dist/shared/local/main.js'], relayEnv, ready);
+  // The relays run with the Node flags of `npm start` (and of the Functions worker: infra/app/api.bicep).
+  const startFlags = /node ((?:--\S+ )*)dist\//.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)![1]!.trim().split(' ').filter(Boolean);
+  const relay = [...startFlags, ...NODE_FLAGS, 'dist/shared/local/main.js'];
+  const plain = await start(process.execPath, relay, { ...relayEnv, RELAY_AUTH: 'none', PRIVACY_DENIED_RESOURCE_ATTRIBUTES: '', PRIVACY_DENIED_LOG_ATTRIBUTES: '' }, ready);
+  const guarded = await start(process.execPath, relay, relayEnv, ready);
   const { credential } = await issueCredential({ current: signingKey(signingKeySecret) }, { userId: 'bench-user', email: 'bench@example.com', agent: 'codex', ttlSeconds: 3600 });
   const auth = `Bearer ${credential}`;
   const claude = join(FIXTURE_DIR, 'claude-code-2.1.197.metrics.pb');
   const codex = join(FIXTURE_DIR, 'codex-0.169.0.metrics.pb');
-  const cases: Case[] = [
+  const allCases: Case[] = [
     { name: 'direct', url: `http://127.0.0.1:${upstreamPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
     { name: 'nginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
     { name: 'bareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: claude },
     { name: 'relayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: claude },
     { name: 'relayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: claude, authorization: auth },
+    { name: 'codexNginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: codex },
+    { name: 'codexBareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: codex },
     { name: 'codexRelayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: codex },
     { name: 'codexRelayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: codex, authorization: auth },
   ];
+  const cases = ONLY ? allCases.filter((c) => ONLY.includes(c.name)) : allCases;
   const results = new Map<string, Result[]>(cases.map((c) => [c.name, []]));
   for (const c of cases) await wrk(c.url, 2, c.bodyFile, c.authorization); // warm up JITs and connection pools
+  // Resident size of both relays while the measured load runs (start-up and warm-up excluded).
+  const relayPids = { relayPlain: plain.child.pid!, relayGuarded: guarded.child.pid! };
+  const loadRss: Record<string, number> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases) {
-      const result = await wrk(c.url, SECONDS, c.bodyFile, c.authorization);
+      const result = await sampleRss(relayPids, loadRss, () => wrk(c.url, SECONDS, c.bodyFile, c.authorization));
       results.get(c.name)!.push(result);
       console.log(`round ${round + 1} ${c.name.padEnd(17)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
     }
@@ -201,24 +240,51 @@ async function main(): Promise<void> {
   // machine's speed drifts between rounds more than between neighbouring measurements.
   const ratio = (a: string, b: string) =>
     Number(median(results.get(a)!.map((r, round) => r.requestsPerSecond / results.get(b)![round]!.requestsPerSecond)).toFixed(2));
-  const relayRequests = ['relayGuarded', 'codexRelayGuarded', 'relayPlain', 'codexRelayPlain'].reduce((n, name) => n + results.get(name)!.reduce((m, r) => m + r.requests, 0), 0);
+  const relayRequests = ['relayGuarded', 'codexRelayGuarded', 'relayPlain', 'codexRelayPlain'].reduce((n, name) => n + (results.get(name) ?? []).reduce((m, r) => m + r.requests, 0), 0);
+  const rss = {
+    duringLoad: { relayPlain: loadRss.relayPlain!, relayGuarded: loadRss.relayGuarded! },
+    sinceStart: { relayPlain: rssMb(plain.child.pid!, 'VmHWM'), relayGuarded: rssMb(guarded.child.pid!, 'VmHWM') },
+  };
+  if (ONLY) {
+    // A partial run (profiling): last-run.json keeps the last full one.
+    console.log(JSON.stringify({ ...summary, peakRssMb: rss }, null, 2));
+    await Promise.all([vault.close(), identity.close()]);
+    return;
+  }
+  const tail = (name: string) => Number((summary[name]!.p99Ms / summary[name]!.p50Ms).toFixed(2));
+  const ratios = {
+    guardedVsBareClaude: ratio('relayGuarded', 'bareNode'),
+    guardedVsBareCodex: ratio('codexRelayGuarded', 'codexBareNode'),
+    plainVsBareClaude: ratio('relayPlain', 'bareNode'),
+    plainVsBareCodex: ratio('codexRelayPlain', 'codexBareNode'),
+    relayGuardedVsNginx: ratio('relayGuarded', 'nginx'),
+    codexRelayGuardedVsNginx: ratio('codexRelayGuarded', 'codexNginx'),
+    bareNodeVsNginx: ratio('bareNode', 'nginx'),
+    guardedVsPlainClaude: ratio('relayGuarded', 'relayPlain'),
+    guardedVsPlainCodex: ratio('codexRelayGuarded', 'codexRelayPlain'),
+  };
+  const p99OverP50 = { relayGuarded: tail('relayGuarded'), codexRelayGuarded: tail('codexRelayGuarded'), relayPlain: tail('relayPlain'), codexRelayPlain: tail('codexRelayPlain') };
+  // Issue 14's targets, judged on this run's figures.
+  const targets = {
+    guardedVsBareClaude: { target: '>= 0.85', met: ratios.guardedVsBareClaude >= 0.85 },
+    guardedVsBareCodex: { target: '>= 0.75', met: ratios.guardedVsBareCodex >= 0.75 },
+    p99OverP50: { target: '<= 4 (guarded, both payloads)', met: p99OverP50.relayGuarded <= 4 && p99OverP50.codexRelayGuarded <= 4 },
+    peakRssMb: { target: '<= 120 during the load', met: Math.max(rss.duringLoad.relayPlain, rss.duringLoad.relayGuarded) <= 120 },
+  };
   const report = {
     date: new Date().toISOString(),
     bodies: { claude: `claude-code-2.1.197.metrics.pb (${readFileSync(claude).length} bytes)`, codex: `codex-0.169.0.metrics.pb (${readFileSync(codex).length} bytes)` },
     load: `wrk -t2 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS}s each, interleaved; medians; ratios: median of per-round ratios`,
+    loadAverage: { before: loadBefore, after: loadavg().map((n) => Number(n.toFixed(2))) },
     ...summary,
-    ratios: {
-      relayGuardedVsNginx: ratio('relayGuarded', 'nginx'),
-      relayPlainVsNginx: ratio('relayPlain', 'nginx'),
-      bareNodeVsNginx: ratio('bareNode', 'nginx'),
-      guardedVsPlainClaude: ratio('relayGuarded', 'relayPlain'),
-      guardedVsPlainCodex: ratio('codexRelayGuarded', 'codexRelayPlain'),
-    },
+    ratios,
+    p99OverP50,
+    targets,
     pipelineMicrosPerRequest: pipeline,
     keyVaultReads: vault.reads(),
     keyVaultReadsPer10kRequests: Number(((vault.reads() / relayRequests) * 10_000).toFixed(3)),
     relayRequests,
-    peakRssMb: { relayPlain: peakRssMb(plain.child.pid!), relayGuarded: peakRssMb(guarded.child.pid!) },
+    peakRssMb: rss,
   };
   console.log(JSON.stringify(report, null, 2));
   writeFileSync(join(import.meta.dirname, 'last-run.json'), JSON.stringify(report, null, 2) + '\n');
