@@ -25,7 +25,7 @@ param maximumInstanceCount int = 40
 param secretsOfficerPrincipalId string = ''
 
 // Settings parameters have no defaults here: a parameter left out is left out of the app settings and
-// the code's default applies (shared/settings.ts, listed in the README); a parameter given as '' is passed
+// the code's default applies (shared/settings.ts, listed in docs/settings.md); a parameter given as '' is passed
 // through as '' (for the privacy lists and GATEWAY_TOKEN_HELPER, '' switches the feature off).
 
 // ---- Databricks and Unity Catalog ----

@@ -4,8 +4,11 @@
 // in Azure (DuckDB's native module: local mode only) and the worker's own @azure/functions-core.
 // @databricks/sql's optional native parts are left out too: it loads lz4-napi only if present (without
 // it, results come uncompressed) and its native SQL kernel only when asked to (the roll-up does not).
+// One file is read as text at run time rather than imported: smol-toml's CommonJS build and licence,
+// which install.sh ships to the user (shared/agents/install-script.ts). They are copied into
+// dist/azure/node_modules/smol-toml/, where Node's resolution from the bundle's chunks finds them.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 
 const outdir = 'dist/azure';
 const optionalNative = {
@@ -43,3 +46,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+for (const file of ['package.json', 'LICENSE', 'dist/index.cjs']) {
+  cpSync(`node_modules/smol-toml/${file}`, `${outdir}/node_modules/smol-toml/${file}`);
+}

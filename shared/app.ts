@@ -2,7 +2,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { configHandler, type ConfigHandler } from './agents/handle-config.js';
 import { databricksTokenProvider } from './databricks-token.js';
 import { healthHandler, type ReadinessCheck } from './health.js';
-import type { Handler } from './http.js';
+import { Refusal, type Handler } from './http.js';
 import { credentialSecrets } from './identity/credential-secrets.js';
 import { exportGuard } from './identity/export-guard.js';
 import { credentialHandler } from './identity/handle-credential.js';
@@ -52,6 +52,8 @@ export interface App {
   health: Handler;
   /** GET /api/metrics: the relay's own metrics in Prometheus text. */
   metrics: Handler;
+  /** POST /api/local/sql: a read-only query on the embedded ingest's DuckDB (local mode; `npm run sql`). */
+  localSql: Handler;
   /** Every route, as the local runner and tests call them (the Functions host routes itself). */
   handle: Handler;
   /** Drains the durable spool (the timer and the local runner call it); undefined when RELAY_SPOOL is off. */
@@ -191,6 +193,13 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
   });
   const exportSignal = observeExports(exportOf, telemetry.metrics, { logAccepted: settings.observability.logAcceptedExports });
 
+  // The route answers 404 without the embedded ingest; DuckDB is loaded only when it is there.
+  const localSql: Handler = telemetryDb
+    ? async (request) => (await import('./local/handle-local-sql.js')).localSqlHandler(telemetryDb)(request)
+    : async () => {
+        throw new Refusal(404, 'POST /api/local/sql reads the embedded ingest’s DuckDB file: there is none (it runs in local mode without OTEL_INGEST_URL)');
+      };
+
   const userSignIn = userSignInFor(settings.userSignIn);
   const config = configHandler({ settings, secrets, userSignIn, signingKeys: () => credentialKeys.keys(), warn: (reason) => log.warn('config.refused', { reason }) });
   const credential = credentialHandler({ settings, userSignIn, signingKeys: () => credentialKeys.keys() });
@@ -285,6 +294,7 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
       headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
       body: Buffer.from(await telemetry.prometheusText()),
     }),
+    localSql,
     handle: (request) => router(request),
     replaySpool: async (budgetMs) => spool?.replay(budgetMs),
     spoolStats: () => spool?.stats(),

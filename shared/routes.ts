@@ -39,5 +39,6 @@ export const ROUTES: readonly Route[] = [
   { name: 'usageRead', path: 'usage', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.usageRead(request) },
   { name: 'dashboard', path: 'dashboard', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.dashboard(request) },
   { name: 'health', path: 'health', methods: ['GET'], authLevel: 'anonymous', errors: 'json', handle: (app, request) => app.health(request) },
+  { name: 'localSql', path: 'local/sql', methods: ['POST'], authLevel: 'admin', errors: 'json', handle: (app, request) => app.localSql(request) },
   { name: 'metrics', path: 'metrics', methods: ['GET'], authLevel: 'admin', errors: 'json', handle: (app, request) => app.metrics(request) },
 ];

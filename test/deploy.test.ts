@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -8,7 +9,7 @@ import { DEAD_LETTER_CONTAINER, SPOOL_CONTAINER } from '../shared/spool/index.js
 
 /*
  * Checks that keep the deployment story true: every setting the code reads is declared in infra/ and
- * documented in the README (and infra/ sets nothing the code does not read), and what
+ * documented in docs/settings.md (and infra/ sets nothing the code does not read), and what
  * `func azure functionapp publish` would upload (the folder filtered by .funcignore) is the compiled
  * app without tests, sources or local settings.
  */
@@ -79,19 +80,21 @@ describe('settings', () => {
     const flags = /node ((?:--\S+ )*)dist\//.exec(start)![1]!.trim();
     expect(flags).not.toBe('');
     expect(read('infra/app/api.bicep')).toContain(`languageWorkers__node__arguments: '${flags}'`);
-    expect(read('README.md')).toContain(`\`languageWorkers__node__arguments\``);
+    expect(read('docs/settings.md')).toContain(`\`languageWorkers__node__arguments\``);
   });
 
-  it('documents every setting in the README', () => {
-    const readme = read('README.md');
-    const undocumented = [...read_].filter((name) => !readme.includes(`\`${name}\``));
+  it('documents every setting in docs/settings.md', () => {
+    const table = read('docs/settings.md').split('\n## ')[0]!;
+    const rows = table.split('\n').filter((line) => line.startsWith('| `'));
+    const documented = new Set(rows.flatMap((row) => [...row.split(' | ')[0]!.matchAll(/`([A-Za-z][A-Za-z0-9_]+)`/g)].map((m) => m[1]!)));
+    const undocumented = [...read_].filter((name) => !documented.has(name));
     expect(undocumented).toEqual([]);
   });
 
-  it("states in the README the defaults the code applies", () => {
-    // A README default is right when setting it explicitly changes nothing in what loadSettings returns.
+  it('states in docs/settings.md the defaults the code applies', () => {
+    // A documented default is right when setting it explicitly changes nothing in what loadSettings returns.
     const base = { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', UC_CATALOG: 'c', UC_SCHEMA: 's', UC_TABLE_PREFIX: 'p' };
-    const table = read('README.md').split('## Settings')[1]!.split('\n## ')[0]!;
+    const table = read('docs/settings.md').split('\n## ')[0]!;
     const checked: string[] = [];
     for (const row of table.split('\n').filter((line) => line.startsWith('| `'))) {
       const [names, defaults] = row.split(' | ').map((cell) => cell.replace(/^\| /, ''));
@@ -226,6 +229,12 @@ describe('what func azure functionapp publish uploads', () => {
     for (const file of ['host.json', 'package.json', 'infra/sql/otel_metrics.sql', 'infra/sql/usage_daily_rollup.sql', 'dist/dashboard/dashboard.html']) expect(published).toContain(file);
     expect(funcignore.ignores('node_modules/@azure/functions/package.json')).toBe(true);
     expect(funcignore.ignores('node_modules/@duckdb/node-api/package.json')).toBe(true);
+  });
+
+  it("holds the smol-toml build install.sh ships, where the bundle's chunks resolve it", () => {
+    for (const file of ['package.json', 'LICENSE', 'dist/index.cjs']) expect(published).toContain(`dist/azure/node_modules/smol-toml/${file}`);
+    const fromChunk = createRequire(join(ROOT, 'dist/azure/chunks/any.js')).resolve('smol-toml');
+    expect(fromChunk).toBe(join(ROOT, 'dist/azure/node_modules/smol-toml/dist/index.cjs'));
   });
 
   it('leaves out tests, sources, the unbundled build, local settings and local state', () => {

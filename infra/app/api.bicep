@@ -88,7 +88,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
       // Node flags of the worker, as `npm start` uses them: a 2 MB young generation keeps the relay's
       // resident size about 40 MB lower under load; without the memory reducer, which shrank the heap
       // after idle spells so that the next burst of large exports ran into back-to-back collections
-      // (README, Benchmarks).
+      // (docs/benchmarks.md).
       languageWorkers__node__arguments: '--max-semi-space-size=2 --no-memory-reducer'
     })
   }

@@ -1,6 +1,6 @@
 -- Daily usage per UTC date, agent, user and model, computed by the usage roll-up (infra/sql/usage_daily_rollup.sql).
 -- {catalog}, {schema} and {prefix} are replaced by validated identifiers (UC_CATALOG, UC_SCHEMA, UC_TABLE_PREFIX).
--- The one list of its columns: the README's "Daily usage" section gives each one's source and unit.
+-- The one list of its columns: docs/usage.md gives each one's source and unit (test/docs.test.ts checks every column is there).
 CREATE TABLE IF NOT EXISTS {catalog}.{schema}.{prefix}_usage_daily (
   usage_date DATE,
   agent STRING,

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { databricksTokenProvider } from '../databricks-token.js';
 import { localEnvironment } from '../local/local-settings.js';
 import { withLocalSecrets } from '../local/local-secrets.js';
@@ -5,6 +6,7 @@ import { TelemetryDb } from '../local/telemetry-db.js';
 import { secretCacheFor } from '../secrets.js';
 import { loadSettings, tableNames } from '../settings.js';
 import { usageStoreFor } from '../usage/usage-store-for.js';
+import { describeError } from './describe-error.js';
 
 /**
  * What the command-line tools share with the app: the same settings (environment and
@@ -32,9 +34,31 @@ export async function cliContext() {
   return { settings, secrets, names, openStore };
 }
 
+type ArgsConfig = NonNullable<Parameters<typeof parseArgs>[0]>;
+
+/**
+ * The command line, parsed strictly: `--help` (or `-h`) prints `help` and exits; an unknown or
+ * malformed option is a one-line error pointing at --help.
+ */
+export function cliArgs<T extends ArgsConfig>(help: string, config: T, args = process.argv.slice(2)): ReturnType<typeof parseArgs<T>> {
+  let parsed;
+  try {
+    parsed = parseArgs({ ...config, args, strict: true, options: { ...config.options, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    // Node's messages run on with advice about positionals; the first sentence says what is wrong.
+    throw new Error(`${(err as Error).message.split(/\.\s/)[0]} (see --help)`);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(help.trim());
+    process.exit(0);
+  }
+  return parsed as unknown as ReturnType<typeof parseArgs<T>>;
+}
+
+/** Runs a tool's main function; a failure prints one line (see describeError) and exits 1. */
 export function runCli(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
-    console.error((err as Error).message);
+    console.error(describeError(err));
     process.exit(1);
   });
 }

@@ -1,20 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { lakeviewDashboard, lakeviewTemplate, LAKEVIEW_TEMPLATE } from '../dashboard/lakeview-dashboard.js';
 import { publishLakeview } from '../dashboard/publish-lakeview.js';
 import { databricksTokenProvider } from '../databricks-token.js';
 import { projectRoot } from '../sql/ddl.js';
-import { cliContext, runCli } from './cli-context.js';
+import { cliArgs, cliContext, runCli } from './cli-context.js';
 
-/*
- * npm run dashboard                      prints the Databricks dashboard for the configured tables (import it by hand)
- * npm run dashboard -- --publish [--folder /Shared/coding-agent-relay] [--name "Coding agent usage"] [--embed-credentials]
- *                                        creates or updates it in the workspace, publishes it, prints its URL
- * npm run dashboard -- --write-template  rewrites infra/dashboards/coding-agents.lvdash.json from the code
- */
+const HELP = `
+npm run dashboard                      prints the Databricks dashboard for the configured tables (import it by hand)
+npm run dashboard -- --publish [--folder /Shared/coding-agent-relay] [--name "Coding agent usage"] [--embed-credentials]
+                                       creates or updates it in the workspace, publishes it, prints its URL
+                                       (needs DATABRICKS_HOST and DATABRICKS_WAREHOUSE_HTTP_PATH)
+npm run dashboard -- --write-template  rewrites ${LAKEVIEW_TEMPLATE} from the code
+npm run dashboard -- --help            this text
+`;
+
 runCli(async () => {
-  const { values } = parseArgs({
+  const { values } = cliArgs(HELP, {
     options: {
       publish: { type: 'boolean', default: false },
       folder: { type: 'string', default: '/Shared/coding-agent-relay' },

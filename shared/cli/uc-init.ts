@@ -1,16 +1,20 @@
-import { parseArgs } from 'node:util';
 import { tableName } from '../sql/ddl.js';
 import { setUpTables } from '../usage/table-setup.js';
-import { cliContext, runCli } from './cli-context.js';
+import { cliArgs, cliContext, runCli } from './cli-context.js';
 
-/*
- * npm run uc:init -- [--principal <application id or name>]
- * Creates the Unity Catalog tables if missing and adds columns they lack (DDL in infra/sql/; the schema
- * must exist), adds the price list's seed rows (infra/model-prices.csv), and prints the grants the
- * relay's principal needs, the AI Gateway's usage table included. In local mode the same happens in DuckDB.
- */
+const HELP = `
+npm run uc:init -- [--principal <application id or name>]
+
+Creates the Unity Catalog tables if missing and adds columns they lack (DDL in infra/sql/; the schema
+must exist), adds the price list's seed rows (infra/model-prices.csv), and prints the grants the
+relay's principal needs, the AI Gateway's usage table included. In local mode the same happens in DuckDB.
+
+  --principal <id>   the relay's principal, written into the printed GRANT statements
+  -h, --help         this text
+`;
+
 runCli(async () => {
-  const { values } = parseArgs({ options: { principal: { type: 'string' } } });
+  const { values } = cliArgs(HELP, { options: { principal: { type: 'string' } } });
   const { settings, names, openStore } = await cliContext();
   const principal = values.principal ?? '<relay-principal>';
   if (!/^[<>\w .@-]+$/.test(principal)) throw new Error('--principal: expected an application id, user or group name');

@@ -56,7 +56,7 @@ export function dashboardHandler(deps: DashboardDeps) {
       const how =
         deps.signInKind === 'easy-auth'
           ? `<p><a href="/.auth/login/aad?post_login_redirect_uri=/api/dashboard">Sign in with your Microsoft account</a>.</p>`
-          : '<p>This deployment signs people in with bearer tokens only; a browser needs App Service Authentication (see the README, "Viewing usage").</p>';
+          : '<p>This deployment signs people in with bearer tokens only; a browser needs App Service Authentication (see docs/usage.md in the project).</p>';
       return html(err.status, notice('Sign-in required', `<p>${escapeHtml(err.message)}</p>${how}`), err.headers);
     }
     const loaded = await load();

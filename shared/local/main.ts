@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../app.js';
 import { consoleSink, jsonLog } from '../log.js';
-import { loadSettings, SettingsError, type Env } from '../settings.js';
+import { cliArgs, runCli } from '../cli/cli-context.js';
+import { loadSettings, type Env } from '../settings.js';
 import { localEnvironment } from './local-settings.js';
 import { serve } from './serve.js';
 import { startAzurite, type Azurite } from './start-azurite.js';
@@ -14,7 +15,17 @@ import { startAzurite, type Azurite } from './start-azurite.js';
  * Azurite itself with its data in .local/azurite, and replays the spool on an interval (the
  * Functions host uses the spoolReplay timer instead).
  */
+const HELP = `
+npm start [-- --help]
+
+Serves the app on http://127.0.0.1:7071 (LOCAL_PORT) with the settings from the environment and
+local.settings.json "Values" (a variable set in the shell wins). Without DATABRICKS_HOST (local mode)
+exports go to the embedded ingest, which writes rows into LOCAL_DUCKDB_PATH (.local/telemetry.duckdb);
+read them with npm run sql. Ctrl-C stops it. Settings are listed in docs/settings.md.
+`;
+
 async function main(): Promise<void> {
+  cliArgs(HELP, { options: {} });
   let env: Env = localEnvironment(process.env);
   let azurite: Azurite | undefined;
   const { spool } = loadSettings(env);
@@ -48,7 +59,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof SettingsError ? err.message : err);
-  process.exit(1);
-});
+runCli(main);

@@ -60,6 +60,17 @@ export class TelemetryDb {
     return run;
   }
 
+  /**
+   * A connection of its own for reading (see read-only-query.ts): its transactions are apart from the
+   * appends and the roll-up, and `<schema>.<table>` resolves in the catalog as in Databricks.
+   */
+  async reader(): Promise<DuckDBConnection> {
+    const connection = await this.instance.connect();
+    await connection.run(`USE ${this.names.catalog}`);
+    await connection.run(`SET TimeZone = 'UTC'`);
+    return connection;
+  }
+
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();

@@ -45,8 +45,8 @@ class UpstreamError extends Error {
 
 /**
  * The forward path, on an undici connection pool: measured here it forwards about 1.5x what
- * `http.request` with a keep-alive agent does and several times the global `fetch` (README,
- * "Benchmarks"). The pool bounds open connections; the caller bounds exports in flight
+ * `http.request` with a keep-alive agent does and several times the global `fetch` (the first figure is
+ * in docs/benchmarks.md, "Relay throughput", earlier changes). The pool bounds open connections; the caller bounds exports in flight
  * (relay/admission.ts), so nothing queues without limit.
  */
 export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { close(): Promise<void> } {

@@ -18,7 +18,7 @@ export interface UsageMeasure {
 const count = (name: string, label: string, unit: UsageMeasure['unit'] = 'count'): UsageMeasure => ({ name, sql: name, label, unit, integer: true });
 
 export const USAGE_MEASURES: readonly UsageMeasure[] = [
-  // The headline figure: uncached input plus output, from the row's headline source (tokens_source; see README).
+  // The headline figure: uncached input plus output, from the row's headline source (tokens_source; see docs/usage.md).
   { name: 'tokens', sql: 'coalesce(input_tokens, 0) + coalesce(output_tokens, 0)', label: 'Tokens (input + output)', unit: 'tokens', integer: true },
   count('input_tokens', 'Input tokens', 'tokens'),
   count('output_tokens', 'Output tokens', 'tokens'),

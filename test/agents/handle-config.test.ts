@@ -169,7 +169,7 @@ describe('gatewayTokenSecretName', () => {
     expect(a).not.toBe(b);
     expect(a.toLowerCase()).not.toBe(b.toLowerCase());
     expect(a).toMatch(/^gateway-token-[0-9a-f]{64}$/);
-    // What the README tells operators to run: printf %s '<user id>' | sha256sum
+    // What docs/deploying.md tells operators to run: printf %s '<user id>' | sha256sum
     expect(b).toBe('gateway-token-' + createHash('sha256').update('11111111-aaaa').digest('hex'));
   });
 

@@ -65,7 +65,7 @@ describe.each(['dist/azure', 'functions'])('a worker loading %s', (dir) => {
   }, 120_000);
 
   it('registers the functions, starts the app and relays an export', () => {
-    expect(phases[0]!.registered!.sort()).toEqual(['config', 'credential', 'dashboard', 'health', 'metrics', 'otel', 'spoolReplay', 'usageDaily', 'usageRead', 'usageRollup']);
+    expect(phases[0]!.registered!.sort()).toEqual(['config', 'credential', 'dashboard', 'health', 'localSql', 'metrics', 'otel', 'spoolReplay', 'usageDaily', 'usageRead', 'usageRollup']);
     expect(phases[0]!.status).toBe(200);
     expect(ingest.requests.at(-1)!.headers.authorization).toBe('Bearer dapi-from-environment');
   });

@@ -30,12 +30,18 @@ try {
   // Deterministic values from hash(). Rows are stored in date order, as the daily roll-up appends them,
   // so a date range reads only its part of the table.
   await db.connection.run(
-    `INSERT INTO ${tableName(names, '_usage_daily')}
+    `INSERT INTO ${tableName(names, '_usage_daily')} (usage_date, agent, user_id, user_email, model, sessions, requests, errors,
+            input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, tokens_source, cost_usd, price_effective_from,
+            telemetry_requests, telemetry_input_tokens, telemetry_output_tokens, telemetry_cache_read_tokens, telemetry_cache_creation_tokens,
+            telemetry_reasoning_tokens, telemetry_source, agent_reported_cost_usd, gateway_requests, gateway_input_tokens, gateway_output_tokens,
+            gateway_cache_read_tokens, gateway_cache_creation_tokens, lines_added, lines_removed, commits, pull_requests, tool_calls, active_seconds, computed_at)
      SELECT DATE '1970-01-01' + CAST($first_day + d AS INTEGER), a.agent, 'user-' || u, 'user-' || u || '@contoso.example', m.model,
             1 + hash(d, u, a.agent) % 20, hash(d, u, m.model) % 200, hash(u, d) % 3,
-            h % 200000, h % 20000, h % 50000, h % 1000, h % 3000,
+            h % 200000, h % 20000, h % 50000, h % 1000, h % 3000, 'gateway', (h % 1000) / 100.0, DATE '2026-01-01',
+            hash(d, u, m.model) % 200, h % 200000, h % 20000, h % 50000, h % 1000, h % 3000, 'events',
             CASE WHEN a.agent = 'claude-code' THEN (h % 1000) / 100.0 END,
-            h % 400, h % 100, h % 3, h % 2, h % 60, (h % 7200) * 1.0, 'events', now()
+            hash(d, u, m.model) % 200, h % 200000, h % 20000, h % 50000, h % 1000,
+            h % 400, h % 100, h % 3, h % 2, h % 60, (h % 7200) * 1.0, now()
      FROM range(CAST($days AS BIGINT)) AS t(d), range(CAST($users AS BIGINT)) AS s(u),
           (VALUES ('claude-code'), ('codex'), ('gemini-cli'), ('cursor')) AS a(agent),
           (VALUES ('databricks-claude-opus-4-6'), ('databricks-gpt-5-2'), ('databricks-gemini-2-5-flash'), ('databricks-claude-sonnet-4-5')) AS m(model),
