@@ -124,22 +124,23 @@ interface MessageRule {
   attributes: (KeyMatcher | undefined)[];
   children: (MessageRule | undefined)[];
   /** Append the stamp (the Resource). */
-  appendStamp?: boolean;
+  appendStamp: boolean;
   /** Create this child when absent so that its stamp still lands (a resource-less entry gets one). */
-  createChild?: number;
+  createChild: number | undefined;
   /** Leave the message out when it has no field of this number (an entry without scopes). */
-  requireField?: number;
+  requireField: number | undefined;
   /** Nothing in an empty message of this kind can change (the common case): no need to look. */
   emptyStaysSame: boolean;
 }
 
-function rule(parts: { attributes?: Record<number, KeyMatcher>; children?: Record<number, MessageRule> } & Omit<MessageRule, 'attributes' | 'children' | 'emptyStaysSame'>): MessageRule {
+function rule(parts: { attributes?: Record<number, KeyMatcher>; children?: Record<number, MessageRule>; appendStamp?: boolean; createChild?: number; requireField?: number }): MessageRule {
   const attributes: (KeyMatcher | undefined)[] = [];
   const children: (MessageRule | undefined)[] = [];
   for (const [n, m] of Object.entries(parts.attributes ?? {})) if (!m.empty) attributes[Number(n)] = m;
   for (const [n, r] of Object.entries(parts.children ?? {})) if (r.attributes.length > 0 || r.children.length > 0 || r.appendStamp || r.createChild !== undefined || r.requireField !== undefined) children[Number(n)] = r;
   const emptyStaysSame = !parts.appendStamp && parts.createChild === undefined && parts.requireField === undefined;
-  return { ...parts, attributes, children, emptyStaysSame };
+  // Every rule has the same properties in the same order: one hidden class keeps the walk's property reads monomorphic.
+  return { attributes, children, appendStamp: parts.appendStamp ?? false, createChild: parts.createChild, requireField: parts.requireField, emptyStaysSame };
 }
 
 /** The rule trees of the three signals, built once per set of rules. */
