@@ -10,38 +10,60 @@ export interface RouteMatch {
   rawParams: Record<string, string>;
 }
 
+/** A route template split once: each segment a lower-cased literal or a parameter name. */
+interface Template {
+  route: Route;
+  segments: { literal: string | undefined; param: string | undefined }[];
+  literals: number;
+}
+
+const templates = new WeakMap<readonly Route[], Template[]>();
+
+function templatesOf(routes: readonly Route[]): Template[] {
+  let compiled = templates.get(routes);
+  if (!compiled) {
+    compiled = routes.map((route) => {
+      const segments = route.path.split('/').map((part) => {
+        const param = /^\{(\w+)\}$/.exec(part)?.[1];
+        return { literal: param === undefined ? part.toLowerCase() : undefined, param };
+      });
+      return { route, segments, literals: segments.filter((s) => s.literal !== undefined).length };
+    });
+    templates.set(routes, compiled);
+  }
+  return compiled;
+}
+
 /**
  * Finds the route of a URL as the Functions host does (ASP.NET Core routing): literal segments match
  * case-insensitively, `{name}` matches one non-empty segment (percent-decoded), a trailing slash is
  * ignored, and a literal segment wins over a parameter.
  */
 export function matchRoute(routes: readonly Route[], url: string): RouteMatch | undefined {
-  const path = url.split('?')[0]!.replace(/\/+$/, '');
-  if (path.toLowerCase() !== ROUTE_PREFIX && !path.toLowerCase().startsWith(`${ROUTE_PREFIX}/`)) return undefined;
+  const query = url.indexOf('?');
+  const path = (query === -1 ? url : url.slice(0, query)).replace(/\/+$/, '');
+  const lower = path.toLowerCase();
+  if (lower !== ROUTE_PREFIX && !lower.startsWith(`${ROUTE_PREFIX}/`)) return undefined;
   const segments = path.slice(ROUTE_PREFIX.length + 1).split('/');
-  let best: { match: RouteMatch; literals: number } | undefined;
-  for (const route of routes) {
-    const template = route.path.split('/');
-    if (template.length !== segments.length) continue;
-    const params: Record<string, string> = {};
-    let literals = 0;
-    const matches = template.every((part, i) => {
-      const segment = segments[i]!;
-      const name = /^\{(\w+)\}$/.exec(part)?.[1];
-      if (name === undefined) return part.toLowerCase() === segment.toLowerCase() && ++literals > 0;
-      if (segment === '') return false;
-      params[name] = segment;
-      return true;
-    });
-    if (matches && (!best || literals > best.literals)) best = { match: { route, rawParams: params }, literals };
+  let best: Template | undefined;
+  for (const template of templatesOf(routes)) {
+    if (template.segments.length !== segments.length || (best && best.literals >= template.literals)) continue;
+    if (template.segments.every(({ literal }, i) => (literal === undefined ? segments[i] !== '' : literal === segments[i]!.toLowerCase()))) best = template;
   }
-  return best?.match;
+  if (!best) return undefined;
+  const rawParams: Record<string, string> = {};
+  best.segments.forEach(({ param }, i) => {
+    if (param !== undefined) rawParams[param] = segments[i]!;
+  });
+  return { route: best.route, rawParams };
 }
 
 /** Path parameters decoded as the host hands them over; a malformed percent-encoding is the client's fault. */
 export function decodeParams(rawParams: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {};
   try {
-    return Object.fromEntries(Object.entries(rawParams).map(([name, value]) => [name, decodeURIComponent(value)]));
+    for (const name in rawParams) params[name] = decodeURIComponent(rawParams[name]!);
+    return params;
   } catch {
     throw new Refusal(400, 'malformed percent-encoding in the URL path');
   }
