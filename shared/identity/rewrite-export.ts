@@ -1,3 +1,4 @@
+import { KeySet } from '../otlp/key-set.js';
 import type { SignalName } from '../otlp/signals.js';
 
 /*
@@ -37,48 +38,32 @@ export interface RewriteRules {
   dropEmptyEntries: boolean;
 }
 
-/** Matches KeyValue keys on the wire, without decoding them to strings. */
+/** Matches KeyValue messages on the wire by their key. */
 class KeyMatcher {
-  private readonly exact: Buffer[];
-  private readonly prefixes: Buffer[];
-  /** First bytes any removed key can start with: most keys are let through on their first byte. */
-  private readonly firstBytes = new Uint8Array(256);
+  private readonly keys: KeySet;
 
   constructor(rule: KeyRule) {
-    this.exact = [...rule.exact].map((key) => Buffer.from(key));
-    this.prefixes = rule.prefixes.map((prefix) => Buffer.from(prefix));
-    for (const key of [...this.exact, ...this.prefixes]) this.firstBytes[key.length === 0 ? 0 : key[0]!] = 1;
+    this.keys = new KeySet(rule.exact, rule.prefixes);
   }
 
   get empty(): boolean {
-    return this.exact.length === 0 && this.prefixes.length === 0;
+    return this.keys.empty;
   }
 
   /** Whether the KeyValue between `start` and `end` has a key to remove. */
   matches(buf: Buffer, start: number, end: number): boolean {
-    let pos = start;
-    // The key is field 1 (tag 0x0a), almost always first; a KeyValue without one has key "".
-    while (pos < end && buf[pos] !== 0x0a) {
+    // The key is field 1 (tag 10), almost always first; a KeyValue without one has key "". The tag is
+    // read as a varint, not compared as one byte: parsers accept it padded (0x8a 0x00 is tag 10 too).
+    for (let pos = start; pos < end; ) {
       const tag = varint(buf, pos);
+      if (tag === 10) {
+        const length = varint(buf, varintEnd);
+        return this.keys.has(buf, varintEnd, varintEnd + length);
+      }
       pos = skipValue(buf, varintEnd, tag % 8);
     }
-    if (pos >= end) return this.test(buf, 0, 0);
-    const length = varint(buf, pos + 1);
-    return this.test(buf, varintEnd, varintEnd + length);
+    return this.keys.has(buf, 0, 0);
   }
-
-  private test(buf: Buffer, start: number, end: number): boolean {
-    const length = end - start;
-    if (this.firstBytes[length === 0 ? 0 : buf[start]!] === 0) return false;
-    for (const prefix of this.prefixes) if (length >= prefix.length && same(buf, start, prefix)) return true;
-    for (const key of this.exact) if (length === key.length && same(buf, start, key)) return true;
-    return false;
-  }
-}
-
-function same(buf: Buffer, start: number, expected: Buffer): boolean {
-  for (let i = 0; i < expected.length; i++) if (buf[start + i] !== expected[i]) return false;
-  return true;
 }
 
 /** Where the last varint read ended (read at once by the caller: no pair allocated per varint). */

@@ -1,4 +1,4 @@
-import { codecFor, ExportTooLargeError, jsonCodec, OtlpDecodeError, type Codec } from '../otlp/codec.js';
+import { codecFor, ExportTooLargeError, jsonCodec, OtlpDecodeError, type Codec, type ValidExport } from '../otlp/codec.js';
 import { contentEncoding, CorruptBodyError, decompress, UnsupportedEncodingError, type ContentEncoding } from '../otlp/decompress.js';
 import type { ProtobufParts } from '../otlp/protobuf-parts.js';
 import { signalNamed, type Signal } from '../otlp/signals.js';
@@ -24,8 +24,8 @@ export interface ExportTrace {
   authenticated(caller: Caller | undefined): void;
   /** The body's size as received (before decompression), once read: a body never read counts 0. */
   received(bytes: number): void;
-  /** The export as received (validated protobuf) and as it leaves, just before the upstream call. */
-  forwarding(protobuf: Uint8Array, parts: ProtobufParts): void;
+  /** The export as received (validated) and as it leaves, just before the upstream call. */
+  forwarding(exported: ValidExport, parts: ProtobufParts): void;
   forwarded(outcome: ForwardOutcome): void;
 }
 
@@ -102,20 +102,20 @@ async function admitted(
   }
   // OTLP: an empty request is a success; there is nothing to forward.
   if (body.length === 0) return outcomeResponse(codec, signal, { kind: 'accepted', body: NOTHING });
-  let protobuf: Uint8Array;
+  let exported: ValidExport;
   try {
-    protobuf = codec.toProtobuf(signal.request, body, deps.maxEntries);
+    exported = codec.toProtobuf(signal.request, body, { maxEntries: deps.maxEntries, watchedKeys: deps.guard.watchedKeys });
   } catch (err) {
     if (err instanceof OtlpDecodeError) return errorResponse(codec, 400, err.message);
     if (err instanceof ExportTooLargeError) return errorResponse(codec, 413, err.message);
     throw err;
   }
-  const parts = deps.guard.protect(signal.name, protobuf, caller);
+  const parts = deps.guard.protect(signal.name, exported, caller);
   if (parts.length === 0) return outcomeResponse(codec, signal, { kind: 'accepted', body: NOTHING }); // only empty entries
   let size = 0;
   for (const part of parts) size += part.length;
   if (size > deps.maxBodyBytes) return errorResponse(codec, 413, `export exceeds ${deps.maxBodyBytes} bytes once identity is stamped`);
-  trace?.forwarding(protobuf, parts);
+  trace?.forwarding(exported, parts);
   const outcome = await deps.forward(signal, parts);
   trace?.forwarded(outcome);
   return outcomeResponse(codec, signal, outcome);

@@ -26,7 +26,7 @@ function itemCount(signal: SignalName, message: any): number {
 
 function decode(f: Fixture): any {
   const type = signalNamed(f.signal)!.request;
-  return type.decode(f.contentType === 'application/json' ? jsonCodec.toProtobuf(type, f.body) : f.body);
+  return type.decode(f.contentType === 'application/json' ? jsonCodec.toProtobuf(type, f.body).protobuf : f.body);
 }
 
 const SERVICE_OF: Record<Fixture['agent'], string> = { 'claude-code': 'claude-code', codex: 'codex_exec', 'gemini-cli': 'gemini-cli' };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { exportGuard } from '../../shared/identity/export-guard.js';
 import type { Caller } from '../../shared/identity/relay-credentials.js';
 import { compileRewrite, rewriteExport } from '../../shared/identity/rewrite-export.js';
-import { jsonCodec } from '../../shared/otlp/codec.js';
+import { jsonCodec, protobufCodec, type ValidExport } from '../../shared/otlp/codec.js';
 import { signalNamed, type SignalName } from '../../shared/otlp/signals.js';
 import { validateWire } from '../../shared/otlp/wire.js';
 import { DEFAULT_DENIED_LOG_ATTRIBUTES, DEFAULT_DENIED_RESOURCE_ATTRIBUTES } from '../../shared/settings.js';
@@ -11,7 +11,12 @@ import { fixture, fixtures } from '../fixtures.js';
 
 /** The guarded export joined back into one buffer, as the upstream receives it. */
 function protected_(signal: SignalName, bytes: Uint8Array, who: Caller | undefined): Buffer {
-  return Buffer.concat(guard.protect(signal, bytes, who));
+  return Buffer.concat(guard.protect(signal, validated(signal, bytes), who));
+}
+
+/** The export as the pipeline hands it to the guard: validated, with what validation learned. */
+function validated(signal: SignalName, bytes: Uint8Array): ValidExport {
+  return protobufCodec.toProtobuf(signalNamed(signal)!.request, bytes, { watchedKeys: guard.watchedKeys });
 }
 
 const caller: Caller = { ...ALICE, agent: 'gemini-cli', credentialId: 'cred-1', expiresAt: 2_000_000_000 };
@@ -23,7 +28,7 @@ const guard = exportGuard({
 
 function protobufOf(f: ReturnType<typeof fixture>): Uint8Array {
   const type = signalNamed(f.signal)!.request;
-  return f.contentType === 'application/json' ? jsonCodec.toProtobuf(type, f.body) : f.body;
+  return f.contentType === 'application/json' ? jsonCodec.toProtobuf(type, f.body).protobuf : f.body;
 }
 
 const RESOURCE_LIST = { metrics: 'resourceMetrics', logs: 'resourceLogs', traces: 'resourceSpans' } as const;
@@ -119,7 +124,7 @@ describe('exportGuard.protect', () => {
   it('returns the very same bytes when there is nothing to do', () => {
     const f = fixture('codex-0.169.0.metrics.pb');
     const open = exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
-    expect(open.protect('metrics', f.body, undefined)).toEqual([f.body]);
+    expect(open.protect('metrics', validated('metrics', f.body), undefined)).toEqual([f.body]);
     const none = { exact: new Set<string>(), prefixes: [] };
     const tree = compileRewrite({ resource: { exact: new Set(['not.there']), prefixes: [] }, logRecord: none, elsewhere: none, dropEmptyEntries: false }, false);
     const [only, ...rest] = rewriteExport(tree.metrics, f.body, undefined);
@@ -141,7 +146,7 @@ describe('exportGuard.protect', () => {
     expect(after.resourceMetrics).toHaveLength(1);
     expect(after.resourceMetrics[0].scopeMetrics[0].metrics[0].name).toBe('m');
     const onlyEmpty = metrics.encode(metrics.fromObject({ resourceMetrics: Array.from({ length: 100 }, () => ({})) })).finish();
-    expect(guard.protect('metrics', onlyEmpty, caller)).toEqual([]);
+    expect(guard.protect('metrics', validated('metrics', onlyEmpty), caller)).toEqual([]);
   });
 });
 
@@ -205,7 +210,7 @@ describe('exportGuard.protect and client-sent identity', () => {
   it.each(['metrics', 'logs', 'traces'] as const)('removes user.* and enduser.* at every level of %s and stamps only the verified identity', (signal) => {
     const type = signalNamed(signal)!.request;
     const before = type.encode(type.fromObject(payloads[signal])).finish();
-    const after = Buffer.concat(guard.protect(signal, before, caller));
+    const after = protected_(signal, before, caller);
     validateWire(type, after);
     expect(after.includes('mallory')).toBe(false);
     const lists = attributeLists(decoded(signal, after));
@@ -247,10 +252,23 @@ describe('exportGuard.protect and client-sent identity', () => {
     }
   });
 
+  it('removes an identity key whose tag is padded (0x8a 0x00 is tag 10 to every parser)', () => {
+    const ld = (tag: number, ...bytes: number[]) => [tag, bytes.length, ...bytes];
+    const text = (value: string) => [...Buffer.from(value)];
+    // ExportLogsServiceRequest { resource_logs { scope_logs { log_records { attributes { key: user.id (padded tag), value: "mallory" } } } } }
+    const keyValue = [0x8a, 0x00, 7, ...text('user.id'), ...ld(0x12, ...ld(0x0a, ...text('mallory')))];
+    const before = Uint8Array.from(ld(0x0a, ...ld(0x12, ...ld(0x12, ...ld(0x32, ...keyValue)))));
+    const logs = signalNamed('logs')!.request;
+    expect((logs.decode(before) as any).resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].key).toBe('user.id');
+    const after = protected_('logs', before, caller);
+    expect(after.includes('mallory')).toBe(false);
+    expect(decoded('logs', after).resourceLogs[0].scopeLogs[0].logRecords[0].attributes ?? []).toEqual([]);
+  });
+
   it('leaves user.* alone when there is no verified identity to protect (RELAY_AUTH=none)', () => {
     const type = signalNamed('logs')!.request;
     const before = type.encode(type.fromObject(payloads.logs)).finish();
     const open = exportGuard({ verifier: undefined, deniedResourceAttributes: new Set(), deniedLogAttributes: new Set() });
-    expect(open.protect('logs', before, undefined)).toEqual([before]);
+    expect(open.protect('logs', validated('logs', before), undefined)).toEqual([before]);
   });
 });

@@ -33,20 +33,20 @@ describe('codecFor', () => {
 describe('jsonCodec.toProtobuf', () => {
   it('reads hex trace and span ids', () => {
     const span = decodedSpan(
-      jsonCodec.toProtobuf(traces.request, spanJson({ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', parentSpanId: '' })),
+      jsonCodec.toProtobuf(traces.request, spanJson({ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', parentSpanId: '' })).protobuf,
     );
     expect(Buffer.from(span.traceId).toString('hex')).toBe('5b8efff798038103d269b633813fc60c');
     expect(Buffer.from(span.spanId).toString('hex')).toBe('eee19b7ec3c1b174');
   });
 
   it('keeps 64-bit integers exact beyond 2^53', () => {
-    const span = decodedSpan(jsonCodec.toProtobuf(traces.request, spanJson({ startTimeUnixNano: '1795345463366000001', endTimeUnixNano: 1795345463 })));
+    const span = decodedSpan(jsonCodec.toProtobuf(traces.request, spanJson({ startTimeUnixNano: '1795345463366000001', endTimeUnixNano: 1795345463 })).protobuf);
     expect(span.startTimeUnixNano.toString()).toBe('1795345463366000001');
     expect(span.endTimeUnixNano.toString()).toBe('1795345463');
   });
 
   it('accepts enums as integers and as names, and snake_case keys', () => {
-    const span = decodedSpan(jsonCodec.toProtobuf(traces.request, spanJson({ kind: 'SPAN_KIND_CLIENT', status: { code: 2 }, trace_state: 'a=b' })));
+    const span = decodedSpan(jsonCodec.toProtobuf(traces.request, spanJson({ kind: 'SPAN_KIND_CLIENT', status: { code: 2 }, trace_state: 'a=b' })).protobuf);
     expect(span.kind).toBe(3);
     expect(span.status.code).toBe(2);
     expect(span.traceState).toBe('a=b');
@@ -56,7 +56,7 @@ describe('jsonCodec.toProtobuf', () => {
     const value = {
       kvlistValue: { values: [{ key: 'k', value: { arrayValue: { values: [{ intValue: '-9007199254740993' }, { doubleValue: 'NaN' }, { bytesValue: 'AQI=' }] } } }] },
     };
-    const protobuf = jsonCodec.toProtobuf(logs.request, Buffer.from(JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'x', value }] } }] })));
+    const { protobuf } = jsonCodec.toProtobuf(logs.request, Buffer.from(JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'x', value }] } }] })));
     const attr = (logs.request.decode(protobuf) as any).resourceLogs[0].resource.attributes[0].value;
     const items = attr.kvlistValue.values[0].value.arrayValue.values;
     expect(items[0].intValue.toString()).toBe('-9007199254740993');
@@ -65,7 +65,7 @@ describe('jsonCodec.toProtobuf', () => {
   });
 
   it('ignores unknown fields', () => {
-    const protobuf = jsonCodec.toProtobuf(metrics.request, Buffer.from('{"resourceMetrics":[],"somethingNew":{"a":1}}'));
+    const { protobuf } = jsonCodec.toProtobuf(metrics.request, Buffer.from('{"resourceMetrics":[],"somethingNew":{"a":1}}'));
     expect(protobuf.length).toBe(0);
   });
 
@@ -102,8 +102,8 @@ describe('jsonCodec.toProtobuf bounds', () => {
 
   it('refuses more top-level entries than allowed before converting any', () => {
     const json = Buffer.from(`{"resource_logs":[${Array.from({ length: 11 }, () => '{}').join(',')}]}`);
-    expect(() => jsonCodec.toProtobuf(logs, json, 10)).toThrow(ExportTooLargeError);
-    expect(jsonCodec.toProtobuf(logs, json, 11).length).toBe(22);
+    expect(() => jsonCodec.toProtobuf(logs, json, { maxEntries: 10 })).toThrow(ExportTooLargeError);
+    expect(jsonCodec.toProtobuf(logs, json, { maxEntries: 11 }).protobuf.length).toBe(22);
   });
 });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { otlpType } from '../../shared/otlp/schema.js';
 import { signalNamed } from '../../shared/otlp/signals.js';
 import { jsonCodec } from '../../shared/otlp/codec.js';
+import { KeySet } from '../../shared/otlp/key-set.js';
 import { validateWire, WireFormatError } from '../../shared/otlp/wire.js';
 import { fixtures } from '../fixtures.js';
 
@@ -10,7 +11,7 @@ const logs = signalNamed('logs')!;
 
 function protobufOf(f: ReturnType<typeof fixtures>[number]): Uint8Array {
   const type = signalNamed(f.signal)!.request;
-  return f.contentType === 'application/json' ? jsonCodec.toProtobuf(type, f.body) : f.body;
+  return f.contentType === 'application/json' ? jsonCodec.toProtobuf(type, f.body).protobuf : f.body;
 }
 
 describe('validateWire', () => {
@@ -33,6 +34,16 @@ describe('validateWire', () => {
     const bad = Buffer.from(bytes);
     bad[bad.length - 1] = 0xff;
     expect(() => validateWire(logs.request, bad)).toThrow(/schemaUrl is not UTF-8/);
+  });
+
+  it.each([1, 7, 8, 13, 30])('finds a byte that is not UTF-8 anywhere in a string (at %i of 31) and accepts real UTF-8', (at) => {
+    const bytes = logs.request.encode({ resourceLogs: [{ schemaUrl: 'a'.repeat(31) }] }).finish();
+    const start = bytes.length - 31;
+    const bad = Buffer.from(bytes);
+    bad[start + at] = 0xc0;
+    expect(() => validateWire(logs.request, bad)).toThrow(/schemaUrl is not UTF-8/);
+    const accented = logs.request.encode({ resourceLogs: [{ schemaUrl: `${'é'.repeat(at)}—${'x'.repeat(30 - at)}` }] }).finish();
+    expect(() => validateWire(logs.request, accented)).not.toThrow();
   });
 
   it('skips unknown fields', () => {
@@ -64,6 +75,45 @@ describe('validateWire', () => {
 
   it('stops counting entries past the cap before walking the rest', () => {
     const entries = Buffer.alloc(2_000_000, Buffer.from([0x0a, 0x00]));
-    expect(() => validateWire(logs.request, entries, 1000)).toThrow('export holds more than 1000 resourceLogs entries');
+    expect(() => validateWire(logs.request, entries, { maxEntries: 1000 })).toThrow('export holds more than 1000 resourceLogs entries');
+  });
+
+  /** Records in a decoded export, counted the slow way. */
+  function decodedRecords(signal: 'metrics' | 'logs' | 'traces', bytes: Uint8Array): number {
+    const message = signalNamed(signal)!.request.toObject(signalNamed(signal)!.request.decode(bytes)) as any;
+    const entries = message.resourceMetrics ?? message.resourceLogs ?? message.resourceSpans ?? [];
+    let records = 0;
+    for (const entry of entries) {
+      for (const scope of entry.scopeMetrics ?? entry.scopeLogs ?? entry.scopeSpans ?? []) {
+        records += (scope.logRecords ?? scope.spans ?? []).length;
+        for (const metric of scope.metrics ?? []) {
+          const data = metric.gauge ?? metric.sum ?? metric.histogram ?? metric.exponentialHistogram ?? metric.summary;
+          records += data?.dataPoints?.length ?? 0;
+        }
+      }
+    }
+    return records;
+  }
+
+  it.each(fixtures().map((f) => [f.file, f] as const))('counts the records of %s on the way', (_name, f) => {
+    const bytes = protobufOf(f);
+    const { records } = validateWire(signalNamed(f.signal)!.request, bytes);
+    expect(records).toBe(decodedRecords(f.signal, bytes));
+    expect(records).toBeGreaterThan(0);
+  });
+
+  it('tells whether any attribute key, at any level, is a watched key', () => {
+    const watchedKeys = new KeySet([], ['user.', 'enduser.']);
+    const point = (key: string) => ({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', sum: { dataPoints: [{ asInt: 1, attributes: [{ key, value: { stringValue: 'user.x' } }] }] } }] }] }] });
+    const metrics = signalNamed('metrics')!.request;
+    const facts = (key: string) => validateWire(metrics, metrics.encode(metrics.fromObject(point(key))).finish(), { watchedKeys });
+    expect(facts('enduser.id')).toEqual({ records: 1, watchedKey: true });
+    expect(facts('user.email').watchedKey).toBe(true);
+    // A value or a metric name that looks like one is not a key.
+    expect(facts('username').watchedKey).toBe(false);
+    expect(facts('user').watchedKey).toBe(false);
+    // A key whose tag is padded (0x8a 0x00 is tag 10 as well) is still read as the key.
+    const padded = Uint8Array.from(inResource(0x8a, 0x00, 7, ...text('user.id')));
+    expect(validateWire(logs.request, padded, { watchedKeys }).watchedKey).toBe(true);
   });
 });
