@@ -16,9 +16,10 @@ export interface RequestBody {
   /**
    * The whole body. Past `maxBytes` it throws BodyTooLargeError, having kept no more than `maxBytes`
    * (a declared length over the limit is refused before reading). `onChunk` is told each chunk's size
-   * before the chunk is kept and may throw to stop reading.
+   * before the chunk is kept and may throw to stop reading. With `headroom`, the bytes are preceded in
+   * their buffer by that many bytes that belong to the caller (room to rewrite them in place).
    */
-  read(maxBytes: number, onChunk?: (bytes: number) => void): Promise<Uint8Array>;
+  read(maxBytes: number, onChunk?: (bytes: number) => void, headroom?: number): Promise<Uint8Array>;
 }
 
 export class BodyTooLargeError extends Error {}
@@ -27,10 +28,13 @@ export class BodyTooLargeError extends Error {}
 export function bufferedBody(bytes: Uint8Array): RequestBody {
   return {
     declaredLength: bytes.length,
-    async read(maxBytes, onChunk) {
+    async read(maxBytes, onChunk, headroom = 0) {
       if (bytes.length > maxBytes) throw new BodyTooLargeError(`body exceeds ${maxBytes} bytes`);
       onChunk?.(bytes.length);
-      return bytes;
+      if (headroom === 0) return bytes;
+      const roomy = Buffer.allocUnsafe(headroom + bytes.length);
+      roomy.set(bytes, headroom);
+      return roomy.subarray(headroom);
     },
   };
 }

@@ -37,11 +37,11 @@ class Body implements StreamedBody {
     return this.done;
   }
 
-  async read(maxBytes: number, onChunk?: (bytes: number) => void): Promise<Uint8Array> {
+  async read(maxBytes: number, onChunk?: (bytes: number) => void, headroom = 0): Promise<Uint8Array> {
     if (this.started) throw new Error('the request body was already read');
     if (this.declaredLength !== undefined && this.declaredLength > maxBytes) throw new BodyTooLargeError(`body exceeds ${maxBytes} bytes`);
     this.started = true;
-    const collector = new Collector(this.declaredLength, maxBytes, onChunk);
+    const collector = new Collector(this.declaredLength, maxBytes, onChunk, headroom);
     const { source } = this;
     await (isNodeStream(source) ? readNodeStream(source, collector) : readIterable(source, collector));
     this.done = true;
@@ -67,7 +67,10 @@ function isNodeStream(source: Readable | AsyncIterable<Uint8Array>): source is R
  */
 const SIZED_MAX_BYTES = 1024 * 1024;
 
-/** The chunks of one body, into one buffer of the declared size when there is one. */
+/**
+ * The chunks of one body, into one buffer of the declared size when there is one, `headroom` bytes
+ * into it (the room is not counted against the byte budget: a small fixed amount per export in flight).
+ */
 class Collector {
   /** The sized buffer and how much of it is filled; chunks past it (a body longer than declared) are kept apart. */
   private readonly buffer: Buffer | undefined;
@@ -79,10 +82,11 @@ class Collector {
     declaredLength: number | undefined,
     private readonly maxBytes: number,
     private readonly onChunk: ((bytes: number) => void) | undefined,
+    private readonly headroom: number,
   ) {
     if (declaredLength !== undefined && declaredLength > 0 && declaredLength <= SIZED_MAX_BYTES) {
       onChunk?.(declaredLength);
-      this.buffer = Buffer.allocUnsafe(declaredLength);
+      this.buffer = Buffer.allocUnsafe(headroom + declaredLength);
     }
   }
 
@@ -90,8 +94,8 @@ class Collector {
   add(chunk: Uint8Array): void {
     const size = this.size + chunk.length;
     if (size > this.maxBytes) throw new BodyTooLargeError(`body exceeds ${this.maxBytes} bytes`);
-    if (this.buffer && this.chunks.length === 0 && size <= this.buffer.length) {
-      this.buffer.set(chunk, this.size);
+    if (this.buffer && this.chunks.length === 0 && this.headroom + size <= this.buffer.length) {
+      this.buffer.set(chunk, this.headroom + this.size);
       this.filled = size;
     } else {
       this.onChunk?.(chunk.length);
@@ -101,10 +105,17 @@ class Collector {
   }
 
   bytes(): Uint8Array {
-    const { buffer, chunks, filled, size } = this;
-    if (!buffer) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    if (chunks.length === 0) return filled === buffer.length ? buffer : buffer.subarray(0, filled);
-    return Buffer.concat([buffer.subarray(0, filled), ...chunks], size);
+    const { buffer, chunks, filled, size, headroom } = this;
+    if (buffer && chunks.length === 0) return buffer.subarray(headroom, headroom + filled);
+    const pieces = buffer ? [buffer.subarray(headroom, headroom + filled), ...chunks] : chunks;
+    if (headroom === 0 && pieces.length === 1) return pieces[0]!;
+    const joined = Buffer.allocUnsafe(headroom + size);
+    let at = headroom;
+    for (const piece of pieces) {
+      joined.set(piece, at);
+      at += piece.length;
+    }
+    return joined.subarray(headroom);
   }
 }
 

@@ -15,8 +15,9 @@ export interface ExportGuard {
   /**
    * Removes the client's identity attributes and denied attributes, stamps the caller's identity into
    * every resource and leaves out entries that carry no data. No parts: nothing left to forward.
+   * `writableBefore`: bytes before the export in its buffer that it may rewrite in place (see rewriteExport).
    */
-  protect(signal: SignalName, exported: ValidExport, caller: Caller | undefined): ProtobufParts;
+  protect(signal: SignalName, exported: ValidExport, caller: Caller | undefined, writableBefore?: number): ProtobufParts;
 }
 
 export interface ExportGuardOptions {
@@ -58,13 +59,13 @@ export function exportGuard(options: ExportGuardOptions): ExportGuard {
   return {
     authenticate: async (authorization) => options.verifier?.verify(authorization),
     watchedKeys: IDENTITY_KEYS,
-    protect(signal, { protobuf, watchedKey }, caller) {
+    protect(signal, { protobuf, watchedKey }, caller, writableBefore = 0) {
       if (caller) {
         let stamp = stamps.get(caller);
         if (!stamp) stamps.set(caller, (stamp = encodeIdentity(caller)));
-        return rewriteExport((watchedKey ? stamping : stampingOnly)[signal], protobuf, stamp);
+        return rewriteExport((watchedKey ? stamping : stampingOnly)[signal], protobuf, stamp, writableBefore);
       }
-      return unstamped ? rewriteExport(unstamped[signal], protobuf, undefined) : [protobuf];
+      return unstamped ? rewriteExport(unstamped[signal], protobuf, undefined, writableBefore) : [protobuf];
     },
   };
 }

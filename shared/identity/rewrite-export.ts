@@ -202,16 +202,71 @@ const SLICE_BYTES = 16 * 1024;
 
 /**
  * The export's bytes as consecutive pieces: the request itself, untouched, when nothing changes; no
- * pieces at all when every entry was left out.
+ * pieces at all when every entry was left out. `writableBefore`: how many bytes before `bytes` in its
+ * buffer belong to the caller, who gives them and `bytes` up; when the rewrite fits in them, it is done
+ * in place and the export is one piece. With 0, `bytes` is left as it is.
  */
-export function rewriteExport(tree: MessageRule, bytes: Uint8Array, stamp: Uint8Array | undefined): Uint8Array[] {
+export function rewriteExport(tree: MessageRule, bytes: Uint8Array, stamp: Uint8Array | undefined, writableBefore = 0): Uint8Array[] {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   used = 0;
   const size = rewriteMessage(buf, 0, buf.length, tree, stamp);
   if (size === UNCHANGED) return [bytes];
-  const parts = size <= 0 ? [] : write(buf, size, stamp);
+  const parts = size <= 0 ? [] : ((writableBefore > 0 ? writeInPlace(buf, size, stamp, writableBefore) : undefined) ?? write(buf, size, stamp));
   if (plan.length > 3 * 65_536) plan = new Int32Array(3 * 1024); // let an unusually large plan go
   return parts;
+}
+
+/** The bytes a segment of the plan writes. */
+function segmentBytes(i: number, stamp: Uint8Array | undefined): number {
+  switch (plan[i]) {
+    case COPY:
+      return plan[i + 2]! - plan[i + 1]!;
+    case HEADER:
+      return tagAndLengthBytes(plan[i + 1]!, plan[i + 2]!);
+    case STAMP:
+      return stamp!.length;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Carries out the plan over the request itself, front to back, starting far enough before it that no
+ * write reaches request bytes still to be copied: the output starts `shift` bytes before the request,
+ * where `shift` is the most the output has run ahead of the input at any copied range. An export that
+ * grows only at its start (a stamp in its one resource) keeps its bulk where it is, uncopied; the
+ * upstream gets one buffer, which undici writes with the request head in one system call (pieces cost
+ * a write each). Undefined when the room before the request is too small.
+ */
+function writeInPlace(buf: Buffer, size: number, stamp: Uint8Array | undefined, writableBefore: number): [Uint8Array] | undefined {
+  let shift = 0;
+  let out = 0;
+  for (let i = 0; i < used; i += 3) {
+    if (plan[i] === COPY) shift = Math.max(shift, out - plan[i + 1]!);
+    out += segmentBytes(i, stamp);
+  }
+  if (shift > writableBefore) return undefined;
+  const whole = Buffer.from(buf.buffer, buf.byteOffset - shift, size);
+  let pos = 0;
+  for (let i = 0; i < used; i += 3) {
+    const a = plan[i + 1]!;
+    const b = plan[i + 2]!;
+    switch (plan[i]) {
+      case COPY:
+        // Overlapping ranges of one buffer: copy() moves them as memmove does. Left in place: nothing to do.
+        if (pos - shift !== a) buf.copy(whole, pos, a, b);
+        pos += b - a;
+        break;
+      case HEADER:
+        pos = writeVarint(whole, writeVarint(whole, pos, a * 8 + 2), b);
+        break;
+      case STAMP:
+        whole.set(stamp!, pos);
+        pos += stamp!.length;
+        break;
+    }
+  }
+  return [whole];
 }
 
 /** Appends the segments of the message's new bytes to the plan: its new length, DROPPED or UNCHANGED (nothing appended). */

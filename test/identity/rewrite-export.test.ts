@@ -272,3 +272,42 @@ describe('exportGuard.protect and client-sent identity', () => {
     expect(open.protect('logs', validated('logs', before), undefined)).toEqual([before]);
   });
 });
+
+describe('exportGuard.protect in place (room before the body, as the relay reads it)', () => {
+  /** The bytes copied into a new buffer, `room` bytes into it (the room filled with a marker). */
+  function withRoom(bytes: Uint8Array, room: number): Buffer {
+    const buffer = Buffer.alloc(room + bytes.length, 0xee);
+    buffer.set(bytes, room);
+    return buffer.subarray(room);
+  }
+
+  it.each(fixtures().map((f) => [f.file, f] as const))('writes %s as one piece in its own buffer, byte for byte what the copying rewrite writes', (_name, f) => {
+    const before = protobufOf(f);
+    const expected = protected_(f.signal, before, caller);
+    const input = withRoom(before, 1024);
+    const parts = guard.protect(f.signal, validated(f.signal, input), caller, 1024);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]!.buffer).toBe(input.buffer);
+    expect(Buffer.from(parts[0]!)).toEqual(expected);
+  });
+
+  it('leaves the bulk of a large export where it is: only the head before it is rewritten', () => {
+    const codex = fixture('codex-0.169.0.metrics.pb').body;
+    const input = withRoom(codex, 1024);
+    const [out] = guard.protect('metrics', validated('metrics', input), caller, 1024);
+    expect(out!.byteOffset + out!.length).toBe(input.byteOffset + input.length);
+    expect(out!.byteOffset).toBeLessThan(input.byteOffset);
+    expect(Buffer.from(out!)).toEqual(protected_('metrics', codex, caller));
+  });
+
+  it('writes a new buffer, leaving the body alone, when the stamps need more room than there is', () => {
+    const metrics = signalNamed('metrics')!.request;
+    const entry = (i: number) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: `s${i}` } }] }, scopeMetrics: [{ metrics: [{ name: 'm', gauge: { dataPoints: [{ asInt: i }] } }] }] });
+    const before = metrics.encode(metrics.fromObject({ resourceMetrics: Array.from({ length: 20 }, (_, i) => entry(i)) })).finish();
+    const input = withRoom(before, 64);
+    const parts = guard.protect('metrics', validated('metrics', input), caller, 64);
+    expect(parts.every((part) => part.buffer !== input.buffer)).toBe(true);
+    expect(Buffer.from(input)).toEqual(Buffer.from(before));
+    expect(Buffer.concat(parts)).toEqual(protected_('metrics', before, caller));
+  });
+});

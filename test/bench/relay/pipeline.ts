@@ -3,7 +3,9 @@
  * credential check, identity stamping and privacy guard off ("plain") and on ("guarded"), on the
  * Claude Code (2 KB) and Codex (130 KB) metrics fixtures. Plain and guarded alternate in
  * BENCH_PIPELINE_ROUNDS (7) rounds; medians are reported. Much less noisy than the wrk benchmark,
- * whose relay figures include HTTP in and out on a shared 2-core machine.
+ * whose relay figures include HTTP in and out on a shared 2-core machine. Each request's body is
+ * copied into a fresh buffer with room before it, as the server reads it (the guard rewrites it in
+ * place): on the Codex export that allocation, and the collections it brings, are most of the cost.
  */
 import { exportGuard } from '../../../shared/identity/export-guard.js';
 import { CredentialVerifier, issueCredential, parseRevocations, signingKey } from '../../../shared/identity/relay-credentials.js';
