@@ -74,9 +74,9 @@ export function decodeParams(rawParams: Record<string, string>): Record<string, 
  * matched route (the local runner's app, or the start-up state under a stand-in host).
  */
 export function routeRequest(routes: readonly Route[], serve: (route: Route, params: Record<string, string>, request: PlainRequest) => Promise<PlainResponse>, log: Log) {
-  return async (request: PlainRequest): Promise<PlainResponse> => {
+  return (request: PlainRequest): Promise<PlainResponse> => {
     const match = matchRoute(routes, request.url);
-    if (!match) return jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+    if (!match) return Promise.resolve(jsonResponse(404, { error: `no route for ${request.method} ${request.url.split('?')[0]}` }));
     const { route, rawParams } = match;
     return respondRoute(route, request, () => serve(route, decodeParams(rawParams), request), log);
   };

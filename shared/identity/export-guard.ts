@@ -57,7 +57,7 @@ export function exportGuard(options: ExportGuardOptions): ExportGuard {
           false,
         );
   return {
-    authenticate: async (authorization) => options.verifier?.verify(authorization),
+    authenticate: (authorization) => (options.verifier ? options.verifier.verify(authorization) : Promise.resolve(undefined)),
     watchedKeys: IDENTITY_KEYS,
     protect(signal, { protobuf, watchedKey }, caller, writableBefore = 0) {
       if (caller) {

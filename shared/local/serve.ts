@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Handler } from '../http.js';
+import type { Handler, PlainResponse } from '../http.js';
 import { streamBody } from '../stream-body.js';
 
 export interface Served {
@@ -32,6 +32,37 @@ export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 
  * (bounded) only if it wants it; a body left unread or cut at a limit is not drained: the response
  * says `Connection: close` and the connection is closed once it is sent.
  */
+const INTERNAL_ERROR: PlainResponse = { status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from('internal error\n') };
+
+async function answer(handler: Handler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const length = req.headers['content-length'];
+  const body = streamBody(req, length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined);
+  let response: PlainResponse;
+  try {
+    response = await handler({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      // Node already lower-cases names and joins repeated headers; set-cookie (an array) is never read.
+      headers: req.headers as Record<string, string | undefined>,
+      body,
+    });
+  } catch {
+    response = INTERNAL_ERROR;
+  }
+  if (res.destroyed) return;
+  const unread = !body.finished && length !== '0' && req.method !== 'GET' && req.method !== 'HEAD';
+  const headers: Record<string, string | number> = { ...response.headers, 'content-length': response.body.length };
+  if (unread) headers.connection = 'close';
+  res.writeHead(response.status, headers);
+  // Headers and body in one write: node:http joins a string body to the header block, while a
+  // buffer (even an empty one) makes it a gathered write of several pieces, which measured twice
+  // as costly per response on loopback.
+  if (response.body.length === 0) res.end();
+  else if (response.body.length <= SMALL_BODY_BYTES) res.end(Buffer.from(response.body.buffer, response.body.byteOffset, response.body.length).toString('latin1'), 'latin1');
+  else res.end(response.body);
+  if (unread) res.on('finish', () => body.discard());
+}
+
 export async function serve(handler: Handler, options: { host: string; port: number; timeouts?: ServerTimeouts }): Promise<Served> {
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
   const server = http.createServer(
@@ -41,30 +72,7 @@ export async function serve(handler: Handler, options: { host: string; port: num
       keepAliveTimeout: timeouts.keepAliveMs,
       connectionsCheckingInterval: timeouts.checkEveryMs,
     },
-    (req, res) => {
-      const length = req.headers['content-length'];
-      const body = streamBody(req, length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined);
-      void handler({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        // Node already lower-cases names and joins repeated headers; set-cookie (an array) is never read.
-        headers: req.headers as Record<string, string | undefined>,
-        body,
-      })
-        .catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from('internal error\n') }))
-        .then((response) => {
-          if (res.destroyed) return;
-          const unread = !body.finished && req.headers['content-length'] !== '0' && req.method !== 'GET' && req.method !== 'HEAD';
-          res.writeHead(response.status, { ...response.headers, 'content-length': response.body.length, ...(unread ? { connection: 'close' } : {}) });
-          // Headers and body in one write: node:http joins a string body to the header block, while a
-          // buffer (even an empty one) makes it a gathered write of several pieces, which measured twice
-          // as costly per response on loopback.
-          if (response.body.length === 0) res.end();
-          else if (response.body.length <= SMALL_BODY_BYTES) res.end(Buffer.from(response.body.buffer, response.body.byteOffset, response.body.length).toString('latin1'), 'latin1');
-          else res.end(response.body);
-          if (unread) res.on('finish', () => body.discard());
-        });
-    },
+    (req, res) => void answer(handler, req, res),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -101,7 +101,7 @@ async function admitted(
   try {
     received = await request.body.read(deps.maxBodyBytes, hold, REWRITE_HEADROOM);
     trace?.received(received.length);
-    body = await decompress(received, encoding, deps.maxBodyBytes, hold);
+    body = encoding === 'identity' ? received : await decompress(received, encoding, deps.maxBodyBytes, hold);
   } catch (err) {
     if (err instanceof BodyTooLargeError) return errorResponse(codec, 413, err.message);
     if (err instanceof AtCapacityError) return atCapacity(codec);

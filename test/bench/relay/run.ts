@@ -10,7 +10,7 @@
  * of `npm start`. Both relays are the local runner forwarding to the same upstream, the Databricks token and signing key read from a loopback Key Vault through the
  * real SDK and a managed identity endpoint. Reports requests/s, p50/p99, the ratios of issue 14
  * (guarded and plain relay against the bare proxy, relay against nginx, each the median of per-round
- * ratios), p99/p50, Key Vault reads per 10,000 requests, the relays' resident size (sampled during the
+ * ratios), the CPU time each serving process spent per request and the same ratios per core from it, p99/p50, Key Vault reads per 10,000 requests, the relays' resident size (sampled during the
  * load, and since start-up), the load average; and, before the load runs, the in-process
  * pipeline cost (pipeline.ts).
  * Settings: BENCH_SECONDS (8), BENCH_CONNECTIONS (32), BENCH_ROUNDS (5); for profiling, BENCH_CASES
@@ -62,7 +62,7 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: R
   });
 }
 
-async function startNginx(upstreamPort: number, token: string): Promise<number> {
+async function startNginx(upstreamPort: number, token: string): Promise<{ port: number; pid: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
   writeFileSync(
@@ -96,7 +96,7 @@ http {
   const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
   children.push(nginx);
   for (let i = 0; i < 50; i++) {
-    if ((await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined)) !== undefined) return port;
+    if ((await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined)) !== undefined) return { port, pid: nginx.pid! };
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('nginx did not start');
@@ -108,6 +108,8 @@ interface Result {
   p99Ms: number;
   requests: number;
   errors: number;
+  /** CPU time (user + system) of the process serving the case, per request: its cost per core. */
+  cpuMicrosPerRequest?: number;
 }
 
 function toMs(value: string, unit: string): number {
@@ -137,6 +139,15 @@ function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return Math.round(kb / 1024);
 }
 
+/** CPU time (user + system, all threads) a process and its children have used so far, in microseconds. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of the line (in clock ticks, 100 a second on Linux).
+  const own = (Number(fields[11]) + Number(fields[12])) * 10_000;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean);
+  return own + children.reduce((sum, child) => sum + cpuMicros(Number(child)), 0);
+}
+
 /** The highest resident size of each process seen while `run` runs, sampled every 100 ms. */
 async function sampleRss<T>(pids: Record<string, number>, peaks: Record<string, number>, run: () => Promise<T>): Promise<T> {
   const sample = () => {
@@ -162,6 +173,8 @@ interface Case {
   url: string;
   bodyFile: string;
   authorization?: string;
+  /** The process that serves it (nginx: the master, whose worker is its child). */
+  pid?: number;
 }
 
 async function main(): Promise<void> {
@@ -185,7 +198,7 @@ async function main(): Promise<void> {
   const startFlags = /node ((?:--\S+ )*)dist\//.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)![1]!.trim().split(' ').filter(Boolean);
   const upstream = await start(process.execPath, [...tsx, join(import.meta.dirname, 'upstream.ts')], process.env, /listening (\d+)/);
   const upstreamPort = Number(upstream.match[1]);
-  const nginxPort = await startNginx(upstreamPort, token);
+  const { port: nginxPort, pid: nginxPid } = await startNginx(upstreamPort, token);
   const bare = await start(process.execPath, [...startFlags, ...NODE_FLAGS, ...tsx, join(import.meta.dirname, 'bare-proxy.ts'), String(upstreamPort)], process.env, /listening (\d+)/);
   const relayEnv = {
     PATH: process.env.PATH,
@@ -209,14 +222,14 @@ async function main(): Promise<void> {
   const codex = join(FIXTURE_DIR, 'codex-0.169.0.metrics.pb');
   const allCases: Case[] = [
     { name: 'direct', url: `http://127.0.0.1:${upstreamPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
-    { name: 'nginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: claude },
-    { name: 'bareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: claude },
-    { name: 'relayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: claude },
-    { name: 'relayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: claude, authorization: auth },
-    { name: 'codexNginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: codex },
-    { name: 'codexBareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: codex },
-    { name: 'codexRelayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: codex },
-    { name: 'codexRelayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: codex, authorization: auth },
+    { name: 'nginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: claude, pid: nginxPid },
+    { name: 'bareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: claude, pid: bare.child.pid },
+    { name: 'relayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: claude, pid: plain.child.pid },
+    { name: 'relayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: claude, authorization: auth, pid: guarded.child.pid },
+    { name: 'codexNginx', url: `http://127.0.0.1:${nginxPort}/api/2.0/otel/v1/metrics`, bodyFile: codex, pid: nginxPid },
+    { name: 'codexBareNode', url: `http://127.0.0.1:${bare.match[1]}/api/2.0/otel/v1/metrics`, bodyFile: codex, pid: bare.child.pid },
+    { name: 'codexRelayPlain', url: `${plain.match[1]}/api/otel/v1/metrics`, bodyFile: codex, pid: plain.child.pid },
+    { name: 'codexRelayGuarded', url: `${guarded.match[1]}/api/otel/v1/metrics`, bodyFile: codex, authorization: auth, pid: guarded.child.pid },
   ];
   const cases = ONLY ? allCases.filter((c) => ONLY.includes(c.name)) : allCases;
   const results = new Map<string, Result[]>(cases.map((c) => [c.name, []]));
@@ -226,9 +239,12 @@ async function main(): Promise<void> {
   const loadRss: Record<string, number> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases) {
+      const cpuBefore = c.pid ? cpuMicros(c.pid) : 0;
       const result = await sampleRss(relayPids, loadRss, () => wrk(c.url, SECONDS, c.bodyFile, c.authorization));
+      if (c.pid) result.cpuMicrosPerRequest = (cpuMicros(c.pid) - cpuBefore) / result.requests;
       results.get(c.name)!.push(result);
-      console.log(`round ${round + 1} ${c.name.padEnd(17)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
+      const cpu = result.cpuMicrosPerRequest === undefined ? '' : `  cpu ${result.cpuMicrosPerRequest.toFixed(1)} us/req`;
+      console.log(`round ${round + 1} ${c.name.padEnd(17)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${cpu}  errors ${result.errors}`);
     }
   }
   const summary = Object.fromEntries(
@@ -238,6 +254,7 @@ async function main(): Promise<void> {
         requestsPerSecond: Math.round(median(rs.map((r) => r.requestsPerSecond))),
         p50Ms: Number(median(rs.map((r) => r.p50Ms)).toFixed(2)),
         p99Ms: Number(median(rs.map((r) => r.p99Ms)).toFixed(2)),
+        ...(rs[0]!.cpuMicrosPerRequest === undefined ? {} : { cpuMicrosPerRequest: Number(median(rs.map((r) => r.cpuMicrosPerRequest!)).toFixed(1)) }),
         errors: rs.reduce((n, r) => n + r.errors, 0),
       },
     ]),
@@ -269,6 +286,19 @@ async function main(): Promise<void> {
     guardedVsPlainClaude: ratio('relayGuarded', 'relayPlain'),
     guardedVsPlainCodex: ratio('codexRelayGuarded', 'codexRelayPlain'),
   };
+  // Exports per core-second, side by side: the inverse ratio of CPU time per request, each round's
+  // processes measured on the same run. Unlike req/s, it does not depend on how the two cores were
+  // shared with wrk and the upstream.
+  const perCore = (a: string, b: string) =>
+    Number(median(results.get(a)!.map((r, round) => results.get(b)![round]!.cpuMicrosPerRequest! / r.cpuMicrosPerRequest!)).toFixed(2));
+  const perCoreRatios = {
+    guardedVsBareClaude: perCore('relayGuarded', 'bareNode'),
+    guardedVsBareCodex: perCore('codexRelayGuarded', 'codexBareNode'),
+    plainVsBareClaude: perCore('relayPlain', 'bareNode'),
+    plainVsBareCodex: perCore('codexRelayPlain', 'codexBareNode'),
+    bareNodeVsNginx: perCore('bareNode', 'nginx'),
+    codexBareNodeVsNginx: perCore('codexBareNode', 'codexNginx'),
+  };
   const p99OverP50 = { relayGuarded: tail('relayGuarded'), codexRelayGuarded: tail('codexRelayGuarded'), relayPlain: tail('relayPlain'), codexRelayPlain: tail('codexRelayPlain') };
   // Issue 14's targets, judged on this run's figures.
   const targets = {
@@ -284,6 +314,7 @@ async function main(): Promise<void> {
     loadAverage: { before: loadBefore, after: loadavg().map((n) => Number(n.toFixed(2))) },
     ...summary,
     ratios,
+    perCoreRatios,
     p99OverP50,
     targets,
     pipelineMicrosPerRequest: pipeline,
