@@ -127,6 +127,12 @@ export class SecretCache {
     return this.read(name, true);
   }
 
+  /** The value, when it is held and within its TTL; undefined otherwise. Never reads the source. */
+  peek(name: string): string | undefined {
+    const entry = this.entries.get(name);
+    return entry?.value !== undefined && this.now() - entry.fetchedAt < this.options.ttlMs ? entry.value : undefined;
+  }
+
   private read(name: string, optional: boolean): Promise<string> {
     let entry = this.entries.get(name);
     if (!entry) {

@@ -20,16 +20,27 @@ export function credentialSecrets(secrets: SecretCache, names: Settings['credent
   const previousOf = memoByValue((value: string) => (value ? signingKey(value) : undefined));
   const revocationsOf = memoByValue(parseRevocations);
   let last: SigningKeys | undefined;
+  function keysOf(current: string, previous: string): SigningKeys {
+    const keys = { current: currentOf(current), previous: previousOf(previous) };
+    // The same object while the keys stay the same: the verifier's cache keys on it.
+    if (last?.current !== keys.current || last.previous !== keys.previous) last = keys;
+    return last;
+  }
   return {
     async keys(): Promise<SigningKeys> {
       const [current, previous] = await Promise.all([secrets.get(names.signingKey), secrets.getOptional(names.previousSigningKey)]);
-      const keys = { current: currentOf(current), previous: previousOf(previous) };
-      // The same object while the keys stay the same: the verifier's cache keys on it.
-      if (last?.current !== keys.current || last.previous !== keys.previous) last = keys;
-      return last;
+      return keysOf(current, previous);
     },
     async revocations(): Promise<Revocations> {
       return revocationsOf(await secrets.getOptional(names.revoked));
+    },
+    /** Keys and revocations as the cache holds them now, when all three are within their TTL. */
+    held(): { keys: SigningKeys; revocations: Revocations } | undefined {
+      const current = secrets.peek(names.signingKey);
+      const previous = secrets.peek(names.previousSigningKey);
+      const revoked = secrets.peek(names.revoked);
+      if (current === undefined || previous === undefined || revoked === undefined) return undefined;
+      return { keys: keysOf(current, previous), revocations: revocationsOf(revoked) };
     },
   };
 }

@@ -130,13 +130,18 @@ async function sign(keys: SigningKeys, caller: Caller, issuedAt: number): Promis
 export interface VerifierOptions {
   keys: () => Promise<SigningKeys>;
   revocations: () => Promise<Revocations>;
+  /** Both as held in memory right now, when they are (no read, no await): the common case. */
+  held?: () => { keys: SigningKeys; revocations: Revocations } | undefined;
   now?: () => number;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 
 export class CredentialVerifier {
-  /** Verified credentials, valid while the key set is the same object (key providers keep it stable). */
+  /**
+   * Verified credentials by Authorization header as sent, valid while the key set is the same object
+   * (key providers keep it stable): a known credential is a map lookup.
+   */
   private readonly verified = new Map<string, { caller: Caller; keys: SigningKeys }>();
   private readonly now: () => number;
   /** Checks answered from the cache and those that verified a signature (the relay's metrics read them). */
@@ -147,31 +152,51 @@ export class CredentialVerifier {
   }
 
   /** The caller named by an Authorization header, or a CredentialError saying why not. */
-  async verify(authorization: string | undefined): Promise<Caller> {
+  verify(authorization: string | undefined): Promise<Caller> {
+    // A known, unexpired, unrevoked credential while keys and revocations are held: no await at all.
+    const held = authorization ? this.options.held?.() : undefined;
+    const entry = held && this.verified.get(authorization!);
+    if (entry && entry.keys === held.keys && this.valid(entry.caller, held.revocations)) {
+      this.cache.hits++;
+      return Promise.resolve(entry.caller);
+    }
+    return this.verifyReading(authorization);
+  }
+
+  /** verify(), reading keys and revocations through their providers. */
+  private async verifyReading(authorization: string | undefined): Promise<Caller> {
     if (!authorization) throw new CredentialError('missing credential: send Authorization: Bearer <relay credential>', false);
     const match = BEARER.exec(authorization.trim());
     if (!match) throw new CredentialError('malformed credential: expected Authorization: Bearer <relay credential>');
-    const token = match[1]!;
     const keys = await this.options.keys();
-    let entry = this.verified.get(token);
+    let entry = this.verified.get(authorization);
     if (entry && entry.keys === keys) {
       this.cache.hits++;
     } else {
       this.cache.misses++;
-      entry = { caller: await this.verifySignature(token, keys), keys };
+      entry = { caller: await this.verifySignature(match[1]!, keys), keys };
       if (this.verified.size >= MAX_CACHED) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, entry);
+      this.verified.set(authorization, entry);
     }
     const { caller } = entry;
-    if (caller.expiresAt + CLOCK_TOLERANCE_SECONDS <= this.now() / 1000) {
-      this.verified.delete(token);
+    if (this.expired(caller)) {
+      this.verified.delete(authorization);
       throw new CredentialError('credential expired: fetch a new agent config');
     }
-    const revoked = await this.options.revocations();
-    if (revoked.credentialIds.has(caller.credentialId) || revoked.users.has(caller.userId.toLowerCase()) || revoked.users.has(caller.email.toLowerCase())) {
-      throw new CredentialError('credential revoked');
-    }
+    if (this.revoked(caller, await this.options.revocations())) throw new CredentialError('credential revoked');
     return caller;
+  }
+
+  private valid(caller: Caller, revocations: Revocations): boolean {
+    return !this.expired(caller) && !this.revoked(caller, revocations);
+  }
+
+  private expired(caller: Caller): boolean {
+    return caller.expiresAt + CLOCK_TOLERANCE_SECONDS <= this.now() / 1000;
+  }
+
+  private revoked(caller: Caller, revocations: Revocations): boolean {
+    return revocations.credentialIds.has(caller.credentialId) || revocations.users.has(caller.userId.toLowerCase()) || revocations.users.has(caller.email.toLowerCase());
   }
 
   private async verifySignature(token: string, keys: SigningKeys): Promise<Caller> {
