@@ -157,7 +157,7 @@ async function build(settings: Settings, env: Env, log: Log, closers: (() => unk
   });
   closers.push(() => upstream.close());
   const withToken = withTokenRefresh(upstream, tokens, (reason) => log.warn('token.refused', { reason }));
-  const spool = spoolFor(settings, {
+  const spool = await spoolFor(settings, {
     forward: withToken,
     tableFor,
     log: { info: (message) => log.info('spool.replay', { reason: message }), warn: (message) => log.warn('spool.event', { reason: message }) },

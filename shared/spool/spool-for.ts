@@ -1,5 +1,5 @@
 import { DefaultAzureCredential } from '@azure/identity';
-import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import type { BlobServiceClient, StoragePipelineOptions } from '@azure/storage-blob';
 import type { Signal } from '../otlp/signals.js';
 import type { Forward } from '../relay/outcome.js';
 import type { Settings, SpoolStorage } from '../settings.js';
@@ -27,7 +27,9 @@ export const REPLAY_BUDGET_MS = 50_000;
  */
 const STORAGE_OPTIONS: StoragePipelineOptions = { retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000, retryDelayInMs: 200, maxRetryDelayInMs: 1000 } };
 
-function blobServiceFor(storage: SpoolStorage): BlobServiceClient {
+/** The Blob Storage SDK is loaded only with the spool on: off, it would hold some 7 MB of heap for nothing. */
+async function blobServiceFor(storage: SpoolStorage): Promise<BlobServiceClient> {
+  const { BlobServiceClient } = await import('@azure/storage-blob');
   switch (storage.kind) {
     case 'connection-string':
       return BlobServiceClient.fromConnectionString(storage.connectionString, STORAGE_OPTIONS);
@@ -47,10 +49,10 @@ export interface SpoolDeps {
 }
 
 /** The spool the settings ask for; undefined when RELAY_SPOOL is off. */
-export function spoolFor(settings: Settings, deps: SpoolDeps): Spool | undefined {
+export async function spoolFor(settings: Settings, deps: SpoolDeps): Promise<Spool | undefined> {
   const { spool } = settings;
   if (spool.mode === 'off' || !spool.storage) return undefined;
-  const service = blobServiceFor(spool.storage);
+  const service = await blobServiceFor(spool.storage);
   const store = blobSpoolStore(service.getContainerClient(SPOOL_CONTAINER), service.getContainerClient(DEAD_LETTER_CONTAINER));
   const gauge = new SpoolGauge(spool.maxBytes);
   const replay = spoolReplayer({

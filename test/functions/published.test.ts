@@ -49,14 +49,16 @@ async function runWorker(dir: string): Promise<Phase[]> {
   return stdout.split('\n').filter((line) => line.startsWith('{"phase"')).map((line) => JSON.parse(line) as Phase);
 }
 
-/** Whether any module loaded so far is (or, in the bundle, contains) the SQL driver or DuckDB. */
-function loadsSqlOrDuckdb(resolved: string[]): string[] {
+/** The modules loaded so far that are (or, in the bundle, contain) one of `packages`. */
+function loading(resolved: string[], packages: RegExp): string[] {
   return resolved.filter((url) => {
-    if (/node_modules\/(@databricks\/sql|@duckdb)\//.test(url)) return true;
+    if (packages.test(url)) return true;
     if (!url.startsWith('file:') || !url.includes('/dist/azure/')) return false;
-    return /node_modules\/@databricks\/sql\/|@duckdb\/node-api/.test(readFileSync(fileURLToPath(url), 'utf8'));
+    return packages.test(readFileSync(fileURLToPath(url), 'utf8'));
   });
 }
+const SQL_OR_DUCKDB = /node_modules\/(@databricks\/sql|@duckdb\/node-api)\//;
+const BLOB_STORAGE = /node_modules\/@azure\/storage-blob\//;
 
 describe.each(['dist/azure', 'functions'])('a worker loading %s', (dir) => {
   let phases: Phase[];
@@ -71,8 +73,12 @@ describe.each(['dist/azure', 'functions'])('a worker loading %s', (dir) => {
   });
 
   it('never loads @databricks/sql or DuckDB on the relay path, and loads the SQL driver for the usage route', () => {
-    expect(loadsSqlOrDuckdb(phases[0]!.resolved)).toEqual([]);
+    expect(loading(phases[0]!.resolved, SQL_OR_DUCKDB)).toEqual([]);
     expect(phases[1]!.status).toBe(503); // no warehouse configured
-    expect(loadsSqlOrDuckdb(phases[1]!.resolved).length).toBeGreaterThan(0);
+    expect(loading(phases[1]!.resolved, SQL_OR_DUCKDB).length).toBeGreaterThan(0);
+  });
+
+  it('never loads the Blob Storage SDK with the spool off', () => {
+    expect(loading([...phases[0]!.resolved, ...phases[1]!.resolved], BLOB_STORAGE)).toEqual([]);
   });
 });
