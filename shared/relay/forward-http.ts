@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { Signal } from '../otlp/signals.js';
 import { classifyUpstream } from './classify-upstream.js';
 import type { ProtobufParts } from '../otlp/protobuf-parts.js';
@@ -43,6 +43,44 @@ class UpstreamError extends Error {
   }
 }
 
+/** What undici reports of one request, gathered into an answer (one object per request, no closures). */
+class Exchange implements Dispatcher.DispatchHandler {
+  private written = false;
+  private answer: UpstreamAnswer | undefined;
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly resolve: (answer: UpstreamAnswer) => void,
+    private readonly reject: (err: UpstreamError) => void,
+  ) {}
+
+  onRequestStart(): void {
+    this.written = true;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.answer = { status, headers: headers as Record<string, string | undefined>, body: EMPTY };
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Keep the first MAX_RESPONSE_BYTES, discard the rest.
+    if (this.size < MAX_RESPONSE_BYTES) this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    const { answer, chunks } = this;
+    if (chunks.length > 0) answer!.body = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).subarray(0, MAX_RESPONSE_BYTES);
+    this.chunks = [];
+    this.resolve(answer!);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.reject(new UpstreamError((err as { code?: string }).code ?? 'error', this.written));
+  }
+}
+
 /**
  * The forward path, on an undici connection pool: measured here it forwards about 1.5x what
  * `http.request` with a keep-alive agent does and several times the global `fetch` (the first figure is
@@ -62,35 +100,8 @@ export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { cl
   /** One request through the pool's dispatcher, which (unlike `request`) says when the request starts being written. */
   function exchange(path: string, headers: Record<string, string>, body: Uint8Array | ProtobufParts): Promise<UpstreamAnswer> {
     return new Promise((resolve, reject) => {
-      let written = false;
-      let answer: UpstreamAnswer | undefined;
-      let chunks: Buffer[] = [];
-      let size = 0;
-      pool.dispatch(
-        // undici sends any iterable of chunks (its request body contract); its type declarations omit it.
-        { origin: base.origin, path, method: 'POST', headers, body: body as Uint8Array },
-        {
-          onRequestStart() {
-            written = true;
-          },
-          onResponseStart(_controller, status, responseHeaders) {
-            answer = { status, headers: responseHeaders as Record<string, string | undefined>, body: EMPTY };
-          },
-          onResponseData(_controller, chunk) {
-            // Keep the first MAX_RESPONSE_BYTES, discard the rest.
-            if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
-            size += chunk.length;
-          },
-          onResponseEnd() {
-            if (chunks.length > 0) answer!.body = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).subarray(0, MAX_RESPONSE_BYTES);
-            chunks = [];
-            resolve(answer!);
-          },
-          onResponseError(_controller, err) {
-            reject(new UpstreamError((err as { code?: string }).code ?? 'error', written));
-          },
-        },
-      );
+      // undici sends any iterable of chunks (its request body contract); its type declarations omit it.
+      pool.dispatch({ origin: base.origin, path, method: 'POST', headers, body: body as Uint8Array }, new Exchange(resolve, reject));
     });
   }
 
@@ -111,20 +122,25 @@ export function httpUpstream(options: HttpUpstreamOptions): SendWithToken & { cl
     }
   }
 
+  // Made once per signal and per token rather than per export (an OAuth token is about 1 KB).
+  const targets = new Map<string, { path: string; table: string }>();
+  let bearer = { token: '', authorization: '' };
   const send: SendWithToken = async (signal, protobuf, token) => {
     const body = options.gzip ? await gzip(Buffer.concat(protobuf)) : requestBody(protobuf);
     const length = body instanceof Uint8Array ? body.length : protobuf.reduce((n, part) => n + part.length, 0);
-    const authorization = `Bearer ${token}`;
-    const table = options.tableFor(signal);
+    if (bearer.token !== token) bearer = { token, authorization: `Bearer ${token}` };
+    const { authorization } = bearer;
+    let target = targets.get(signal.name);
+    if (!target) targets.set(signal.name, (target = { path: `${pathPrefix}/v1/${signal.name}`, table: options.tableFor(signal) }));
     const headers: Record<string, string> = {
       'content-type': 'application/x-protobuf',
       'content-length': String(length),
       authorization,
-      [options.tableHeader]: table,
+      [options.tableHeader]: target.table,
       'user-agent': USER_AGENT,
     };
     if (options.gzip) headers['content-encoding'] = 'gzip';
-    return post(`${pathPrefix}/v1/${signal.name}`, headers, body, [authorization, token, table]);
+    return post(target.path, headers, body, [authorization, token, target.table]);
   };
   return Object.assign(send, { close: () => pool.destroy() });
 }
