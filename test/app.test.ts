@@ -2,10 +2,7 @@ import { silentLog } from '../shared/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../shared/app.js';
 import { otlpType } from '../shared/otlp/schema.js';
-import { fakeDatabricksIngest, type FakeIngest } from './fakes/databricks-ingest.js';
-import type { FakeServer } from './fakes/http-server.js';
-import { fakeKeyVault, type FakeKeyVault } from './fakes/key-vault.js';
-import { fakeManagedIdentity } from './fakes/managed-identity.js';
+import { azureStandIns, type StandIns } from './fakes/azure.js';
 import { fixture, fixtures } from './fixtures.js';
 import { fromOtlpJson } from '../shared/otlp/otlp-json.js';
 import { ALICE, bearerFor, TEST_SIGNING_KEY } from './credentials.js';
@@ -16,39 +13,23 @@ const silent = silentLog;
 const claudeMetrics = fixture('claude-code-2.1.197.metrics.pb');
 
 describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)', () => {
-  let vault: FakeKeyVault;
-  let identity: FakeServer & { env: Record<string, string> };
-  let ingest: FakeIngest;
+  let stand: StandIns;
+  let vault: StandIns['vault'];
+  let identity: StandIns['identity'];
+  let ingest: StandIns['ingest'];
   let app: App;
   let auth: string;
-  const saved = { ...process.env };
 
   beforeAll(async () => {
-    vault = await fakeKeyVault({ 'relay-databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    stand = await azureStandIns({ 'relay-databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    ({ vault, identity, ingest } = stand);
     auth = await bearerFor('claude-code');
-    identity = await fakeManagedIdentity();
-    ingest = await fakeDatabricksIngest();
-    // @azure/identity reads the managed identity endpoint from the process environment.
-    Object.assign(process.env, identity.env);
-    app = await createApp(
-      {
-        DATABRICKS_HOST: 'https://adb-123.4.azuredatabricks.net',
-        OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`,
-        KEY_VAULT_URL: vault.url,
-        DATABRICKS_TOKEN_SECRET_NAME: 'relay-databricks-token',
-        UC_CATALOG: 'main',
-        UC_SCHEMA: 'telemetry',
-        UC_TABLE_PREFIX: 'agents',
-        DATABRICKS_TOKEN: 'must-not-be-used',
-      },
-      silent,
-    );
+    app = await createApp({ ...stand.settings, DATABRICKS_TOKEN_SECRET_NAME: 'relay-databricks-token', DATABRICKS_TOKEN: 'must-not-be-used' }, silent);
   });
 
   afterAll(async () => {
     await app.close();
-    await Promise.all([vault.close(), identity.close(), ingest.close()]);
-    process.env = saved;
+    await stand.close();
   });
 
   it('forwards with the vault-held token and the table for the signal', async () => {
@@ -109,27 +90,19 @@ describe('createApp in Databricks mode (managed identity -> Key Vault -> ingest)
 });
 
 describe('the relay’s own metrics after a replay of the agent fixtures', () => {
-  let vault: FakeKeyVault;
-  let identity: FakeServer & { env: Record<string, string> };
-  let ingest: FakeIngest;
+  let stand: StandIns;
+  let ingest: StandIns['ingest'];
   let app: App;
-  const saved = { ...process.env };
 
   beforeAll(async () => {
-    vault = await fakeKeyVault({ 'databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
-    identity = await fakeManagedIdentity();
-    ingest = await fakeDatabricksIngest();
-    Object.assign(process.env, identity.env);
-    app = await createApp(
-      { DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`, KEY_VAULT_URL: vault.url, UC_CATALOG: 'main', UC_SCHEMA: 'telemetry', UC_TABLE_PREFIX: 'agents', OTLP_MAX_BODY_BYTES: '200000' },
-      silent,
-    );
+    stand = await azureStandIns({ 'databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    ({ ingest } = stand);
+    app = await createApp({ ...stand.settings, OTLP_MAX_BODY_BYTES: '200000' }, silent);
   });
 
   afterAll(async () => {
     await app.close();
-    await Promise.all([vault.close(), identity.close(), ingest.close()]);
-    process.env = saved;
+    await stand.close();
   });
 
   /** Records per fixture, counted by decoding it with protobufjs (independently of the relay's wire counter). */
@@ -186,36 +159,20 @@ describe('the relay’s own metrics after a replay of the agent fixtures', () =>
 });
 
 describe('createApp with a Key Vault that hangs', () => {
-  const saved = { ...process.env };
-  let vault: FakeKeyVault;
-  let identity: FakeServer & { env: Record<string, string> };
-  let ingest: FakeIngest;
+  let stand: StandIns;
+  let vault: StandIns['vault'];
+  let ingest: StandIns['ingest'];
   let app: App;
 
   beforeAll(async () => {
-    vault = await fakeKeyVault({ 'databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
-    identity = await fakeManagedIdentity();
-    ingest = await fakeDatabricksIngest();
-    Object.assign(process.env, identity.env);
-    app = await createApp(
-      {
-        DATABRICKS_HOST: 'https://adb-123.4.azuredatabricks.net',
-        OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`,
-        KEY_VAULT_URL: vault.url,
-        UC_CATALOG: 'main',
-        UC_SCHEMA: 'telemetry',
-        UC_TABLE_PREFIX: 'agents',
-        SECRET_CACHE_TTL_SECONDS: '1',
-        KEY_VAULT_TIMEOUT_MS: '500',
-      },
-      silent,
-    );
+    stand = await azureStandIns({ 'databricks-token': 'dapi-vault-held', 'relay-signing-key': TEST_SIGNING_KEY });
+    ({ vault, ingest } = stand);
+    app = await createApp({ ...stand.settings, SECRET_CACHE_TTL_SECONDS: '1', KEY_VAULT_TIMEOUT_MS: '500' }, silent);
   });
 
   afterAll(async () => {
     await app.close();
-    await Promise.all([vault.close(), identity.close(), ingest.close()]);
-    process.env = saved;
+    await stand.close();
   });
 
   const exportAs = async (who = ALICE) =>

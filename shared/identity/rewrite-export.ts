@@ -249,24 +249,30 @@ function writeInPlace(buf: Buffer, size: number, stamp: Uint8Array | undefined, 
   const whole = Buffer.from(buf.buffer, buf.byteOffset - shift, size);
   let pos = 0;
   for (let i = 0; i < used; i += 3) {
-    const a = plan[i + 1]!;
-    const b = plan[i + 2]!;
-    switch (plan[i]) {
-      case COPY:
-        // Overlapping ranges of one buffer: copy() moves them as memmove does. Left in place: nothing to do.
-        if (pos - shift !== a) buf.copy(whole, pos, a, b);
-        pos += b - a;
-        break;
-      case HEADER:
-        pos = writeVarint(whole, writeVarint(whole, pos, a * 8 + 2), b);
-        break;
-      case STAMP:
-        whole.set(stamp!, pos);
-        pos += stamp!.length;
-        break;
+    if (plan[i] === COPY) {
+      const a = plan[i + 1]!;
+      const b = plan[i + 2]!;
+      // Overlapping ranges of one buffer: copy() moves them as memmove does. Left in place: nothing to do.
+      if (pos - shift !== a) buf.copy(whole, pos, a, b);
+      pos += b - a;
+    } else {
+      pos = writeNew(whole, pos, i, stamp);
     }
   }
   return [whole];
+}
+
+/** Writes segment `i` of the plan when it is new bytes (a header or the stamp) at `pos`; returns where it ends. */
+function writeNew(out: Buffer, pos: number, i: number, stamp: Uint8Array | undefined): number {
+  switch (plan[i]) {
+    case HEADER:
+      return writeVarint(out, writeVarint(out, pos, plan[i + 1]! * 8 + 2), plan[i + 2]!);
+    case STAMP:
+      out.set(stamp!, pos);
+      return pos + stamp!.length;
+    default:
+      return pos;
+  }
 }
 
 /** Appends the segments of the message's new bytes to the plan: its new length, DROPPED or UNCHANGED (nothing appended). */
@@ -364,25 +370,18 @@ function write(buf: Buffer, size: number, stamp: Uint8Array | undefined): Uint8A
   let pos = 0;
   let flushed = 0;
   for (let i = 0; i < used; i += 3) {
+    if (plan[i] !== COPY) {
+      pos = writeNew(out, pos, i, stamp);
+      continue;
+    }
     const a = plan[i + 1]!;
     const b = plan[i + 2]!;
-    switch (plan[i]) {
-      case COPY:
-        if (b - a >= SLICE_BYTES) {
-          if (pos > flushed) parts.push(out.subarray(flushed, pos));
-          parts.push(buf.subarray(a, b));
-          flushed = pos;
-        } else {
-          pos += buf.copy(out, pos, a, b);
-        }
-        break;
-      case HEADER:
-        pos = writeVarint(out, writeVarint(out, pos, a * 8 + 2), b);
-        break;
-      case STAMP:
-        out.set(stamp!, pos);
-        pos += stamp!.length;
-        break;
+    if (b - a >= SLICE_BYTES) {
+      if (pos > flushed) parts.push(out.subarray(flushed, pos));
+      parts.push(buf.subarray(a, b));
+      flushed = pos;
+    } else {
+      pos += buf.copy(out, pos, a, b);
     }
   }
   if (pos > flushed) parts.push(out.subarray(flushed, pos));

@@ -4,10 +4,7 @@ import { otlpType } from '../../shared/otlp/schema.js';
 import { matchRoute } from '../../shared/route-request.js';
 import { BOUND_METHODS, ROUTES } from '../../shared/routes.js';
 import { bearerFor, TEST_SIGNING_KEY } from '../credentials.js';
-import { fakeDatabricksIngest, type FakeIngest } from '../fakes/databricks-ingest.js';
-import type { FakeServer } from '../fakes/http-server.js';
-import { fakeKeyVault, type FakeKeyVault } from '../fakes/key-vault.js';
-import { fakeManagedIdentity } from '../fakes/managed-identity.js';
+import { azureStandIns, type StandIns } from '../fakes/azure.js';
 import { fixture } from '../fixtures.js';
 import { installStandInHost } from './stand-in-host.js';
 
@@ -20,26 +17,17 @@ import { installStandInHost } from './stand-in-host.js';
 
 const standIn = installStandInHost();
 let sdk: typeof import('@azure/functions');
-let vault: FakeKeyVault;
-let identity: FakeServer & { env: Record<string, string> };
-let ingest: FakeIngest;
+let stand: StandIns;
+let vault: StandIns['vault'];
+let ingest: StandIns['ingest'];
 const logged: string[] = [];
 
 beforeAll(async () => {
-  vault = await fakeKeyVault({ 'databricks-token': 'dapi-held-in-vault', 'relay-signing-key': TEST_SIGNING_KEY });
+  stand = await azureStandIns({ 'databricks-token': 'dapi-held-in-vault', 'relay-signing-key': TEST_SIGNING_KEY });
+  ({ vault, ingest } = stand);
   vault.failWith = 503;
-  identity = await fakeManagedIdentity();
-  ingest = await fakeDatabricksIngest();
-  Object.assign(process.env, identity.env, {
-    DATABRICKS_HOST: 'https://adb-123.4.azuredatabricks.net',
-    OTEL_INGEST_URL: `${ingest.url}/api/2.0/otel`,
-    KEY_VAULT_URL: vault.url,
-    UC_CATALOG: 'main',
-    UC_SCHEMA: 'telemetry',
-    UC_TABLE_PREFIX: 'agents',
-    AI_GATEWAY_URL: 'https://gw.example.net',
-    READINESS_CACHE_SECONDS: '0',
-  });
+  // The host hands the worker its app settings as environment variables.
+  Object.assign(process.env, stand.settings, { AI_GATEWAY_URL: 'https://gw.example.net', READINESS_CACHE_SECONDS: '0' });
   sdk = await import('@azure/functions');
   await import('../../functions/lifecycle.js');
   await import('../../functions/http.js');
@@ -50,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await standIn.runHooks('appTerminate');
-  await Promise.all([vault.close(), identity.close(), ingest.close()]);
+  await stand.close();
 });
 
 async function call(method: string, url: string, init: { headers?: Record<string, string>; body?: Uint8Array } = {}) {
