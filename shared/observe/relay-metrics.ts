@@ -33,18 +33,28 @@ export type ExportOutcome =
 /** Latency buckets in seconds: the relay adds well under a millisecond; the upstream takes tens of ms. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** Cumulative sums by attribute set, kept off the SDK's per-call path (see above). */
+/**
+ * Cumulative sums by attribute set, kept off the SDK's per-call path (see above). Up to three label
+ * values, looked up level by level: no key string is built per export (joining them and hashing the
+ * result cost more than the lookups).
+ */
 class Sums {
-  private readonly byKey = new Map<string, { attributes: Attributes; value: number }>();
+  private readonly byLabels = new Map<string, Map<string, Map<string, { attributes: Attributes; value: number }>>>();
 
-  add(key: string, attributes: () => Attributes, value: number): void {
-    const entry = this.byKey.get(key);
+  constructor(private readonly names: readonly string[]) {}
+
+  add(value: number, a: string, b = '', c = ''): void {
+    let second = this.byLabels.get(a);
+    if (!second) this.byLabels.set(a, (second = new Map()));
+    let third = second.get(b);
+    if (!third) second.set(b, (third = new Map()));
+    const entry = third.get(c);
     if (entry) entry.value += value;
-    else this.byKey.set(key, { attributes: attributes(), value });
+    else third.set(c, { attributes: Object.fromEntries(this.names.map((name, i) => [name, [a, b, c][i]!])), value });
   }
 
   report(result: ObservableResult): void {
-    for (const { attributes, value } of this.byKey.values()) result.observe(value, attributes);
+    for (const second of this.byLabels.values()) for (const third of second.values()) for (const { attributes, value } of third.values()) result.observe(value, attributes);
   }
 }
 
@@ -75,11 +85,13 @@ export interface CountSources {
 export class RelayMetrics {
   /** Exports being handled right now (the wrapper counts them; read at collection). */
   inflight = 0;
-  private readonly exports = new Sums();
-  private readonly recordsIn = new Sums();
-  private readonly recordsOut = new Sums();
-  private readonly bytesIn = new Sums();
-  private readonly bytesOut = new Sums();
+  private readonly exports = new Sums(['signal', 'agent', 'outcome']);
+  private readonly recordsIn = new Sums(['signal', 'agent']);
+  private readonly recordsOut = new Sums(['signal', 'agent']);
+  private readonly bytesIn = new Sums(['signal']);
+  private readonly bytesOut = new Sums(['signal']);
+  /** The histograms' attribute sets, one object per signal. */
+  private readonly bySignal = new Map<string, Attributes>();
   private readonly addedLatency: Histogram;
   private readonly upstreamLatency: Histogram;
 
@@ -123,17 +135,18 @@ export class RelayMetrics {
 
   export(facts: ExportFacts): void {
     const { signal, agent, outcome } = facts;
-    const who = `${signal}|${agent}`;
-    this.exports.add(`${who}|${outcome}`, () => ({ signal, agent, outcome }), 1);
-    if (facts.recordsIn > 0) this.recordsIn.add(who, () => ({ signal, agent }), facts.recordsIn);
-    if (facts.recordsOut > 0) this.recordsOut.add(who, () => ({ signal, agent }), facts.recordsOut);
-    this.bytesIn.add(signal, () => ({ signal }), facts.bytesIn);
-    if (facts.bytesOut > 0) this.bytesOut.add(signal, () => ({ signal }), facts.bytesOut);
+    this.exports.add(1, signal, agent, outcome);
+    if (facts.recordsIn > 0) this.recordsIn.add(facts.recordsIn, signal, agent);
+    if (facts.recordsOut > 0) this.recordsOut.add(facts.recordsOut, signal, agent);
+    this.bytesIn.add(facts.bytesIn, signal);
+    if (facts.bytesOut > 0) this.bytesOut.add(facts.bytesOut, signal);
+    let attributes = this.bySignal.get(signal);
+    if (!attributes) this.bySignal.set(signal, (attributes = { signal }));
     if (facts.upstreamSeconds !== undefined) {
-      this.upstreamLatency.record(facts.upstreamSeconds, { signal });
-      this.addedLatency.record(Math.max(0, facts.seconds - facts.upstreamSeconds), { signal });
+      this.upstreamLatency.record(facts.upstreamSeconds, attributes);
+      this.addedLatency.record(Math.max(0, facts.seconds - facts.upstreamSeconds), attributes);
     } else {
-      this.addedLatency.record(facts.seconds, { signal });
+      this.addedLatency.record(facts.seconds, attributes);
     }
   }
 }
