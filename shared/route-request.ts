@@ -45,10 +45,12 @@ export function matchRoute(routes: readonly Route[], url: string): RouteMatch | 
   const lower = path.toLowerCase();
   if (lower !== ROUTE_PREFIX && !lower.startsWith(`${ROUTE_PREFIX}/`)) return undefined;
   const segments = path.slice(ROUTE_PREFIX.length + 1).split('/');
+  // Literals are compared lower-cased: the path is lower-cased once, not per route.
+  const lowerSegments = lower.slice(ROUTE_PREFIX.length + 1).split('/');
   let best: Template | undefined;
   for (const template of templatesOf(routes)) {
     if (template.segments.length !== segments.length || (best && best.literals >= template.literals)) continue;
-    if (template.segments.every(({ literal }, i) => (literal === undefined ? segments[i] !== '' : literal === segments[i]!.toLowerCase()))) best = template;
+    if (template.segments.every(({ literal }, i) => (literal === undefined ? segments[i] !== '' : literal === lowerSegments[i]))) best = template;
   }
   if (!best) return undefined;
   const rawParams: Record<string, string> = {};

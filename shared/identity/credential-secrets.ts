@@ -20,10 +20,11 @@ export function credentialSecrets(secrets: SecretCache, names: Settings['credent
   const previousOf = memoByValue((value: string) => (value ? signingKey(value) : undefined));
   const revocationsOf = memoByValue(parseRevocations);
   let last: SigningKeys | undefined;
+  /** The same object while the keys stay the same (the verifier's cache keys on it); made only when they change. */
   function keysOf(current: string, previous: string): SigningKeys {
-    const keys = { current: currentOf(current), previous: previousOf(previous) };
-    // The same object while the keys stay the same: the verifier's cache keys on it.
-    if (last?.current !== keys.current || last.previous !== keys.previous) last = keys;
+    const currentKey = currentOf(current);
+    const previousKey = previousOf(previous);
+    if (last?.current !== currentKey || last.previous !== previousKey) last = { current: currentKey, previous: previousKey };
     return last;
   }
   return {
